@@ -1,0 +1,1 @@
+"""Config schemas, their registration with Hydra, and validation of a composed config."""

@@ -1,0 +1,123 @@
+"""Dataclass schemas behind every config group.
+
+Each YAML option starts from one of these (``defaults: [base_<group>]``), so a
+misspelt key or a value of the wrong type fails when Hydra composes the config,
+before any data is loaded. Pure declarations: no imports of ML frameworks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from omegaconf import II, MISSING
+
+
+class Task(str, Enum):
+    """What the target is."""
+
+    binary = "binary"
+    multiclass = "multiclass"
+    regression = "regression"
+
+
+class Source(str, Enum):
+    """Where a dataset's rows come from."""
+
+    sklearn = "sklearn"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class Family(str, Enum):
+    """Which framework builds the estimator."""
+
+    sklearn = "sklearn"
+    xgboost = "xgboost"
+    torch = "torch"
+
+
+@dataclass
+class SplitConfig:
+    """How rows are divided into train, val and test."""
+
+    test_size: float = 0.2
+    val_size: float = 0.1
+    stratify: bool = True
+    seed: int = II("seed")
+
+
+@dataclass
+class ColumnGroupConfig:
+    """Preprocessing for one group of feature columns.
+
+    Columns are named in ``columns`` or picked by ``dtype`` (numeric|categorical).
+    """
+
+    columns: list[str] | None = None
+    dtype: str | None = None
+    impute: str | None = None
+    fill_value: Any = None
+    scale: str | None = None
+    one_hot: bool = False
+
+
+@dataclass
+class DatasetConfig:
+    """A dataset: its source, target, task, schema, split and preprocessing."""
+
+    name: str = MISSING
+    source: Source = MISSING
+    loader: str | None = None
+    path: str | None = None
+    target: str | None = None
+    task: Task = MISSING
+    features: list[str] | None = None
+    split: SplitConfig = field(default_factory=SplitConfig)
+    schema: Any = None
+    preprocess: dict[str, ColumnGroupConfig] = field(default_factory=dict)
+    read_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModelConfig:
+    """A model: its family, estimator class (or one per task kind) and hyperparameters."""
+
+    name: str = MISSING
+    family: Family = MISSING
+    estimator: Any = MISSING
+    params: dict[str, Any] = field(default_factory=dict)
+    trusted_modules: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrackingConfig:
+    """Where and how runs are logged. ``async`` is added in ``store.py`` (a keyword)."""
+
+    uri: str | None = None
+    experiment_name: str = II("dataset.name")
+    run_name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RunConfig:
+    """What a run produces besides metrics."""
+
+    log_model: bool = True
+    log_plots: bool = True
+    latency_rows: int = 1000
+    isolate_training: bool = True
+
+
+@dataclass
+class Config:
+    """The root config: groups plus run-wide settings."""
+
+    dataset: DatasetConfig = MISSING
+    model: ModelConfig = MISSING
+    tracking: Any = MISSING
+    seed: int = 42
+    metrics: list[str] | None = None
+    run: RunConfig = field(default_factory=RunConfig)

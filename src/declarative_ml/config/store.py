@@ -1,0 +1,33 @@
+"""Registers the schemas in Hydra's ConfigStore (``base_<group>`` names)."""
+
+from __future__ import annotations
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.nodes import BooleanNode
+
+from declarative_ml.config.schema import Config, DatasetConfig, ModelConfig, TrackingConfig
+
+_registered = False
+
+
+def _tracking_node() -> DictConfig:
+    # `async` is a Python keyword, so it cannot be a dataclass field; it is added
+    # as a typed node so that `tracking.async=maybe` still fails at composition.
+    node = OmegaConf.structured(TrackingConfig)
+    with open_dict(node):
+        node["async"] = BooleanNode(False)
+    return node
+
+
+def register_configs() -> None:
+    """Store every group's schema once per process (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    cs.store(group="dataset", name="base_dataset", node=DatasetConfig)
+    cs.store(group="model", name="base_model", node=ModelConfig)
+    cs.store(group="tracking", name="base_tracking", node=_tracking_node())
+    _registered = True

@@ -1,0 +1,60 @@
+"""Checks on a composed config that need no data: run before anything is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from declarative_ml.data.load import check_source
+from declarative_ml.data.split import check_split
+from declarative_ml.errors import ConfigError
+from declarative_ml.metrics import resolve_metrics
+from declarative_ml.models.build import resolve_estimator_path
+from declarative_ml.models.preprocess import check_preprocess
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a validated config will do."""
+
+    task: str
+    family: str
+    metrics: tuple[str, ...]
+    estimator: str
+
+
+def _enum_value(value: Any) -> str:
+    return value.value if hasattr(value, "value") else str(value)
+
+
+def validate_config(cfg: DictConfig) -> Plan:
+    """Validate everything in ``cfg`` that can be checked without data.
+
+    Interpolations are resolved here, so a broken ``${...}`` is reported with its key.
+
+    Returns:
+        The run's :class:`Plan`.
+
+    Raises:
+        ConfigError: naming the key at fault and what is allowed.
+    """
+    try:
+        OmegaConf.resolve(cfg)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "config"
+        raise ConfigError(f"{key}: {str(exc).splitlines()[0]}") from None
+    dataset = cfg.dataset
+    task = _enum_value(dataset.task)
+    check_source(dataset)
+    check_split(dataset.split)
+    check_preprocess(dataset.preprocess, list(dataset.features) if dataset.features else None)
+    metrics = resolve_metrics(list(cfg.metrics) if cfg.metrics is not None else None, task)
+    estimator = resolve_estimator_path(cfg.model, task)
+    if cfg.run.latency_rows < 1:
+        raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
+    return Plan(
+        task=task, family=_enum_value(cfg.model.family), metrics=metrics, estimator=estimator
+    )

@@ -1,0 +1,1 @@
+"""Datasets: load, validate, split and digest."""

@@ -1,0 +1,108 @@
+"""Validating loaded data: the declared pandera schema and the target's fitness for the task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from declarative_ml.errors import ConfigError, DataValidationError
+
+_MAX_EXAMPLES = 3
+
+
+def load_schema(schema: Any) -> Any | None:
+    """Build the pandera schema from a YAML path or an inline mapping (pandera's YAML format).
+
+    Raises:
+        ConfigError: if the file is missing or is not a valid pandera schema.
+    """
+    if schema is None:
+        return None
+    import pandera.pandas as pa
+
+    if isinstance(schema, (DictConfig, dict)):
+        import yaml
+
+        container = OmegaConf.to_container(schema) if isinstance(schema, DictConfig) else schema
+        source, text = "dataset.schema (inline)", yaml.safe_dump(container)
+    else:
+        path = Path(str(schema)).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"dataset.schema: schema file not found: {path}")
+        source, text = f"dataset.schema ({path})", path.read_text()
+    try:
+        return pa.DataFrameSchema.from_yaml(text)
+    except Exception as exc:  # pandera raises many types for a malformed schema
+        raise ConfigError(f"{source}: not a valid pandera YAML schema: {exc}") from None
+
+
+def _describe_failures(failure_cases: Any) -> list[str]:
+    parts = []
+    for (column, check), rows in failure_cases.groupby(
+        ["column", "check"], dropna=False, sort=False
+    ):
+        examples = ", ".join(repr(v) for v in rows["failure_case"].head(_MAX_EXAMPLES))
+        where = f"column '{column}'" if column == column and column is not None else "dataframe"
+        parts.append(f"{where} failed {check} in {len(rows)} row(s) (e.g. {examples})")
+    return parts
+
+
+def validate_schema(frame: Any, schema: Any, *, where: str) -> Any:
+    """Validate ``frame`` lazily against a pandera schema: every failure reported at once.
+
+    Returns:
+        The validated frame (with any declared coercions applied).
+
+    Raises:
+        DataValidationError: one line listing every failing column and check.
+    """
+    if schema is None:
+        return frame
+    import pandera.errors as pe
+
+    try:
+        return schema.validate(frame, lazy=True)
+    except pe.SchemaErrors as exc:
+        failures = _describe_failures(exc.failure_cases)
+        raise DataValidationError(
+            f"{where} breaks dataset.schema: {len(failures)} check(s) failed: "
+            + "; ".join(failures)
+        ) from None
+
+
+def check_target(frame: Any, target: str, task: str, *, where: str) -> None:
+    """Check the target column suits the task.
+
+    Raises:
+        DataValidationError: for missing values, a single class, a non-binary
+            target on a binary task, or a non-numeric target on regression.
+    """
+    import pandas as pd
+
+    y = frame[target]
+    missing = int(y.isna().sum())
+    if missing:
+        raise DataValidationError(
+            f"dataset.target: column '{target}' in {where} has {missing} missing value(s)"
+        )
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y):
+            raise DataValidationError(
+                f"dataset.target: column '{target}' in {where} is {y.dtype}, "
+                f"but dataset.task 'regression' needs numbers"
+            )
+        return
+    classes = sorted(map(str, y.unique()))
+    if len(classes) < 2:
+        raise DataValidationError(
+            f"dataset.target: column '{target}' in {where} has one class ({classes[0]!r}); "
+            f"a {task} task needs at least 2"
+        )
+    if task == "binary" and len(classes) > 2:
+        raise DataValidationError(
+            f"dataset.target: column '{target}' in {where} has {len(classes)} classes "
+            f"({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''}); "
+            f"use dataset.task=multiclass"
+        )

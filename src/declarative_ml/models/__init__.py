@@ -1,0 +1,1 @@
+"""Estimator builders: the allowlist, preprocessing and per-family construction."""

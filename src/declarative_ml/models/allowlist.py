@@ -1,0 +1,68 @@
+"""Which classes a config may name, checked before anything is imported.
+
+YAML can arrive in a pull request; naming ``os.system`` or ``builtins.open`` as an
+estimator must not run it. Only classes under the modules below may be named,
+plus modules a user lists explicitly in ``model.trusted_modules``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Iterable
+
+from declarative_ml.errors import ConfigError
+
+ALLOWED_MODULES = ("sklearn", "xgboost", "declarative_ml.models.torch")
+
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+
+
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def check_class_path(path: object, *, key: str, trusted_modules: Iterable[str] = ()) -> str:
+    """Check that ``path`` names a class under an allowed module, without importing it.
+
+    Args:
+        path: the dotted class path from the config, e.g. ``xgboost.XGBClassifier``.
+        key: the config key it came from, for the error message.
+        trusted_modules: extra module prefixes the user opted in to.
+
+    Returns:
+        The path, unchanged.
+
+    Raises:
+        ConfigError: if the path is malformed, private, or outside the allowlist.
+    """
+    if not isinstance(path, str) or not _DOTTED.match(path):
+        raise ConfigError(
+            f"{key}: {path!r} is not a dotted class path like 'xgboost.XGBClassifier'"
+        )
+    module, _, name = path.rpartition(".")
+    allowed = (*ALLOWED_MODULES, *trusted_modules)
+    if not any(_under(module, prefix) for prefix in allowed) or name.startswith("_"):
+        raise ConfigError(
+            f"{key}: '{path}' is not allowed; estimators must come from "
+            f"{', '.join(ALLOWED_MODULES)} (opt in to your own module with "
+            f"model.trusted_modules=[your_module])"
+        )
+    return path
+
+
+def import_class(path: str, *, key: str) -> type:
+    """Import a class already accepted by :func:`check_class_path`.
+
+    Raises:
+        ConfigError: if the module or class does not exist or is not a class.
+    """
+    module_name, _, name = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{key}: cannot import module '{module_name}' ({exc})") from None
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type):
+        raise ConfigError(f"{key}: '{module_name}' has no class '{name}'")
+    return cls

@@ -1,0 +1,84 @@
+"""Turns ``model`` and ``dataset`` config into an unfitted scikit-learn pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from declarative_ml.errors import ConfigError
+from declarative_ml.models.allowlist import check_class_path, import_class
+
+KINDS = ("classification", "regression")
+
+
+def task_kind(task: str) -> str:
+    """``binary``/``multiclass`` -> ``classification``; ``regression`` stays."""
+    return "regression" if task == "regression" else "classification"
+
+
+def resolve_estimator_path(model: Any, task: str) -> str:
+    """The estimator class path for this task, checked against the allowlist.
+
+    ``model.estimator`` is either one dotted class path or a mapping from task
+    kind (classification | regression) to a class path.
+
+    Raises:
+        ConfigError: if no estimator fits the task or the class is not allowed.
+    """
+    estimator = model.estimator
+    kind = task_kind(task)
+    key = "model.estimator"
+    if isinstance(estimator, (Mapping, DictConfig)):
+        unknown = [k for k in estimator if k not in KINDS]
+        if unknown:
+            raise ConfigError(f"{key}: unknown task kind(s) {unknown}; use {', '.join(KINDS)}")
+        if kind not in estimator:
+            raise ConfigError(
+                f"{key}: model '{model.name}' has no {kind} estimator "
+                f"(it supports {', '.join(estimator)}), but dataset.task is '{task}'"
+            )
+        estimator, key = estimator[kind], f"{key}.{kind}"
+    return check_class_path(estimator, key=key, trusted_modules=model.trusted_modules)
+
+
+def estimator_params(model: Any) -> dict[str, Any]:
+    """``model.params`` as a plain dict, passed to the estimator unchanged."""
+    params = (
+        OmegaConf.to_container(model.params, resolve=True)
+        if isinstance(model.params, DictConfig)
+        else dict(model.params)
+    )
+    return dict(params)  # type: ignore[arg-type]
+
+
+def build_estimator(model: Any, task: str) -> Any:
+    """Instantiate the estimator with its declared params.
+
+    Raises:
+        ConfigError: if the class rejects a parameter (names the parameter).
+    """
+    path = resolve_estimator_path(model, task)
+    cls = import_class(path, key="model.estimator")
+    params = estimator_params(model)
+    try:
+        estimator = cls(**params)
+    except TypeError as exc:
+        raise ConfigError(f"model.params: {path} rejected the params ({exc})") from None
+    if hasattr(estimator, "get_params"):
+        valid = set(estimator.get_params(deep=False))
+        unknown = sorted(set(params) - valid) if "kwargs" not in valid else []
+        if unknown:
+            raise ConfigError(
+                f"model.params: {unknown} not accepted by {path}; valid: {', '.join(sorted(valid))}"
+            )
+    return estimator
+
+
+def build_pipeline(preprocessor: Any | None, estimator: Any) -> Any:
+    """Preprocessing and estimator as one scikit-learn Pipeline."""
+    from sklearn.pipeline import Pipeline
+
+    steps = [("preprocess", preprocessor)] if preprocessor is not None else []
+    return Pipeline([*steps, ("estimator", estimator)])

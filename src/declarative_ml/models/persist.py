@@ -1,0 +1,83 @@
+"""Saving a fitted pipeline in safe, native formats (no pickle); MLflow is not imported here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """Files of a fitted pipeline, ready to log."""
+
+    artifacts: dict[str, str]
+    size_mb: float
+    requirements: list[str]
+
+
+def _pin(*packages: str) -> list[str]:
+    return [f"{p}=={metadata.version(p)}" for p in packages]
+
+
+def save_pipeline(
+    pipeline: Any,
+    *,
+    family: str,
+    estimator_class: str,
+    features: list[str],
+    classes: list[Any] | None,
+    directory: Path,
+) -> SavedModel:
+    """Write preprocessing (skops), estimator (XGBoost UBJ or skops) and metadata (JSON).
+
+    No file is a pickle: loading never runs arbitrary code.
+
+    Args:
+        pipeline: fitted Pipeline with an optional ``preprocess`` step and an ``estimator`` step.
+        family: ``xgboost`` or ``sklearn``.
+        estimator_class: dotted class path, recorded for loading.
+        features: raw input columns, in order.
+        classes: original class labels (index = encoded label), None for regression.
+        directory: where to write the files.
+
+    Returns:
+        Paths by artifact key, total size and exact pip requirements.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    estimator = pipeline.named_steps["estimator"]
+    preprocess = pipeline.named_steps.get("preprocess")
+    packages = ["mlflow", "pandas", "numpy", "scikit-learn"]
+    artifacts: dict[str, str] = {}
+    if preprocess is not None:
+        import skops.io as sio
+
+        artifacts["preprocess"] = str(directory / "preprocess.skops")
+        sio.dump(preprocess, artifacts["preprocess"])
+        packages.append("skops")
+    if family == "xgboost":
+        artifacts["estimator"] = str(directory / "estimator.ubj")
+        estimator.save_model(artifacts["estimator"])
+        fmt = "xgboost-ubj"
+        packages.append("xgboost")
+    else:
+        import skops.io as sio
+
+        artifacts["estimator"] = str(directory / "estimator.skops")
+        sio.dump(estimator, artifacts["estimator"])
+        fmt = "skops"
+        packages.append("skops")
+    meta = {
+        "format": fmt,
+        "estimator_class": estimator_class,
+        "features": features,
+        "classes": [c.item() if hasattr(c, "item") else c for c in classes]
+        if classes is not None
+        else None,
+    }
+    artifacts["meta"] = str(directory / "meta.json")
+    Path(artifacts["meta"]).write_text(json.dumps(meta, indent=2))
+    size = sum(Path(p).stat().st_size for p in artifacts.values())
+    return SavedModel(artifacts, size / 1e6, _pin(*dict.fromkeys(packages)))

@@ -1,0 +1,137 @@
+"""Diagnostic plots written as PNG files: pure functions of arrays, no MLflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+_TOP_FEATURES = 20
+
+
+def _figure(width: float = 5.0, height: float = 4.0) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def confusion_matrix_plot(y: Any, pred: Any, classes: list[str], path: Path) -> Path:
+    """Counts of true (rows) against predicted (columns) classes."""
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(y, pred, labels=range(len(classes)))
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.imshow(matrix, cmap="Blues")
+    ax.set(
+        xticks=range(len(classes)),
+        yticks=range(len(classes)),
+        xticklabels=classes,
+        yticklabels=classes,
+        xlabel="predicted",
+        ylabel="true",
+        title="Confusion matrix (test)",
+    )
+    for (i, j), count in _cells(matrix):
+        ax.text(
+            j,
+            i,
+            str(count),
+            ha="center",
+            va="center",
+            color="white" if count > matrix.max() / 2 else "black",
+        )
+    fig.savefig(path)
+    return path
+
+
+def _cells(matrix: Any) -> list[tuple[tuple[int, int], int]]:
+    return [
+        ((i, j), int(matrix[i, j])) for i in range(matrix.shape[0]) for j in range(matrix.shape[1])
+    ]
+
+
+def roc_curve_plot(y: Any, proba: Any, classes: list[str], path: Path) -> Path:
+    """ROC curve (one-vs-rest per class for multiclass) with AUC in the legend."""
+    from sklearn.metrics import auc, roc_curve
+
+    fig = _figure()
+    ax = fig.add_subplot()
+    pairs = [(1, classes[1])] if proba.shape[1] == 2 else list(enumerate(classes))
+    for index, label in pairs:
+        fpr, tpr, _ = roc_curve(y == index, proba[:, index])
+        ax.plot(fpr, tpr, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test)")
+    ax.legend(loc="lower right")
+    fig.savefig(path)
+    return path
+
+
+def residuals_plot(y: Any, pred: Any, path: Path) -> Path:
+    """Residuals (true - predicted) against predictions."""
+    import numpy as np
+
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.scatter(pred, np.asarray(y) - np.asarray(pred), s=10, alpha=0.7)
+    ax.axhline(0, color="grey", linestyle="--")
+    ax.set(xlabel="predicted", ylabel="residual (true - predicted)", title="Residuals (test)")
+    fig.savefig(path)
+    return path
+
+
+def feature_importance_plot(importances: Any, names: list[str], path: Path) -> Path:
+    """Horizontal bars of the largest importances (or absolute coefficients)."""
+    import numpy as np
+
+    values = np.asarray(importances, dtype=float)
+    order = np.argsort(values)[-_TOP_FEATURES:]
+    fig = _figure(6.0, max(3.0, 0.25 * len(order) + 1))
+    ax = fig.add_subplot()
+    ax.barh([names[i] for i in order], values[order])
+    ax.set(xlabel="importance", title="Feature importance")
+    fig.savefig(path)
+    return path
+
+
+def feature_importances(estimator: Any) -> Any | None:
+    """``feature_importances_``, else mean absolute ``coef_``, else None."""
+    import numpy as np
+
+    if hasattr(estimator, "feature_importances_"):
+        return estimator.feature_importances_
+    if hasattr(estimator, "coef_"):
+        coef = np.atleast_2d(estimator.coef_)
+        return np.abs(coef).mean(axis=0)
+    return None
+
+
+def write_plots(
+    folder: Path, pipeline: Any, data: Any, test_predictions: tuple[Any, Any]
+) -> list[str]:
+    """Every plot that fits the task, from the test split; returns the file paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    y = data.encoded["test"]
+    pred, proba = test_predictions
+    written = []
+    if data.classes is not None:
+        labels = [str(c) for c in data.classes]
+        written.append(confusion_matrix_plot(y, pred, labels, folder / "confusion_matrix.png"))
+        written.append(roc_curve_plot(y, proba, labels, folder / "roc_curve.png"))
+    else:
+        written.append(residuals_plot(y, pred, folder / "residuals.png"))
+    importances = feature_importances(pipeline.named_steps["estimator"])
+    if importances is not None:
+        names = (
+            list(pipeline[:-1].get_feature_names_out())
+            if len(pipeline) > 1
+            else list(data.features)
+        )
+        if len(names) == len(importances):
+            written.append(
+                feature_importance_plot(importances, names, folder / "feature_importance.png")
+            )
+    return [str(p) for p in written]

@@ -1,0 +1,521 @@
+"""Parse a promotion rule into a small expression tree, without ``eval``.
+
+Grammar (DESIGN.md, "Promotion rules")::
+
+    rule    := expr CMP expr END          CMP is one of < <= > >= == !=
+    expr    := term (('+' | '-') term)*   left-associative
+    term    := unary (('*' | '/') unary)* left-associative, binds tighter than + -
+    unary   := '-' unary | primary
+    primary := NUMBER | NAME | 'champion' '.' NAME | '(' expr ')'
+
+The text is split by a hand-written tokenizer and read by a recursive-descent
+parser; user text never reaches ``eval``, ``exec`` or ``ast``. Numbers are
+converted with ``float()`` only after the tokenizer has matched them.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from declarative_ml.errors import RuleError
+from declarative_ml.rules.decision import GATES, evaluate_rule
+
+if TYPE_CHECKING:
+    from declarative_ml.rules.decision import RuleOutcome
+
+# Bounds that keep every recursive walk over the tree far from Python's
+# recursion limit, whatever text a user (or a fuzzer) hands us.
+MAX_TOKENS = 200
+MAX_NESTING = 32
+
+_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER_TAIL = re.compile(r"[0-9A-Za-z_.]+")
+_SYMBOLS = ("<=", ">=", "==", "!=", "<", ">", "+", "-", "*", "/", "(", ")", ".")
+_WHITESPACE = " \t\r\n"
+_HINTS = {
+    "=": " (did you mean '=='?)",
+    "!": " (did you mean '!='?)",
+    "&": " (a rule is one comparison; write each condition as its own rule)",
+    "|": " (a rule is one comparison; write each condition as its own rule)",
+    "'": " (strings are not allowed)",
+    '"': " (strings are not allowed)",
+}
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,  # raises ZeroDivisionError on x / 0.0, reported by the evaluator
+}
+_OPERAND = "a number, metric name or '('"
+_CMP_LIST = "a comparison (" + ", ".join(COMPARISONS) + ")"
+_SPEC_KEYS = ("rule", "why")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical unit of a rule.
+
+    Attributes:
+        kind: ``"number"``, ``"name"``, ``"cmp"``, ``"op"`` (``+ - * /``), one of
+            ``"(" ")" "."``, or ``"end"``.
+        text: The characters as written (empty for ``"end"``).
+        column: 1-based column of the first character.
+    """
+
+    kind: str
+    text: str
+    column: int
+
+
+# --- expression tree -------------------------------------------------------
+# Every node renders itself with full parentheses, so render() -> parse_rule()
+# gives back an equal tree.
+
+
+class Expr:
+    """Base of the expression nodes: a number, a metric, champion.NAME, -x or x op y."""
+
+    def render(self) -> str:
+        """Return the expression as canonical, fully parenthesised text."""
+        raise NotImplementedError
+
+    def evaluate(self, candidate: Mapping[str, float], champion: Mapping[str, float]) -> float:
+        """Compute the value; ``ZeroDivisionError`` on division by zero.
+
+        Args:
+            candidate: Metric values of the candidate model (floats, all names present).
+            champion: Metric values of the champion (floats, all names present).
+
+        Returns:
+            The value of the expression.
+        """
+        raise NotImplementedError
+
+    def names(self) -> Iterator[tuple[bool, str]]:
+        """Yield ``(is_champion, metric_name)`` for each name read, left to right."""
+        return iter(())
+
+
+@dataclass(frozen=True)
+class Number(Expr):
+    """A literal, always finite and non-negative (a leading minus is a `Negate`)."""
+
+    value: float
+
+    def render(self) -> str:
+        if self.value.is_integer() and abs(self.value) < 1e15:
+            return str(int(self.value))
+        return repr(self.value)
+
+    def evaluate(self, candidate: Mapping[str, float], champion: Mapping[str, float]) -> float:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Metric(Expr):
+    """The candidate model's value of a metric, e.g. ``test_roc_auc``."""
+
+    name: str
+
+    def render(self) -> str:
+        return self.name
+
+    def evaluate(self, candidate: Mapping[str, float], champion: Mapping[str, float]) -> float:
+        return candidate[self.name]
+
+    def names(self) -> Iterator[tuple[bool, str]]:
+        yield False, self.name
+
+
+@dataclass(frozen=True)
+class Champion(Expr):
+    """The champion (current production version)'s value of a metric: ``champion.NAME``."""
+
+    name: str
+
+    def render(self) -> str:
+        return f"champion.{self.name}"
+
+    def evaluate(self, candidate: Mapping[str, float], champion: Mapping[str, float]) -> float:
+        return champion[self.name]
+
+    def names(self) -> Iterator[tuple[bool, str]]:
+        yield True, self.name
+
+
+@dataclass(frozen=True)
+class Negate(Expr):
+    """Unary minus."""
+
+    operand: Expr
+
+    def render(self) -> str:
+        return f"(-{self.operand.render()})"
+
+    def evaluate(self, candidate: Mapping[str, float], champion: Mapping[str, float]) -> float:
+        return -self.operand.evaluate(candidate, champion)
+
+    def names(self) -> Iterator[tuple[bool, str]]:
+        return self.operand.names()
+
+
+@dataclass(frozen=True)
+class BinaryOp(Expr):
+    """``left op right`` with ``op`` one of ``+ - * /``."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+    def render(self) -> str:
+        return f"({self.left.render()} {self.op} {self.right.render()})"
+
+    def evaluate(self, candidate: Mapping[str, float], champion: Mapping[str, float]) -> float:
+        left = self.left.evaluate(candidate, champion)
+        return _ARITHMETIC[self.op](left, self.right.evaluate(candidate, champion))
+
+    def names(self) -> Iterator[tuple[bool, str]]:
+        yield from self.left.names()
+        yield from self.right.names()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One parsed comparison.
+
+    Two rules are equal when they have the same tree and ``why``; ``text`` (as
+    written) is kept for reports but not compared, so ``parse_rule(str(rule))
+    == rule``.
+    """
+
+    text: str = field(compare=False)
+    left: Expr
+    op: str
+    right: Expr
+    why: str | None = None
+
+    def names(self) -> list[tuple[bool, str]]:
+        """Return ``(is_champion, name)`` pairs in reading order, without repeats."""
+        return list(dict.fromkeys([*self.left.names(), *self.right.names()]))
+
+    def metric_names(self) -> set[str]:
+        """Return the candidate metric names the rule reads."""
+        return {name for is_champion, name in self.names() if not is_champion}
+
+    def champion_names(self) -> set[str]:
+        """Return the metric names the rule reads as ``champion.NAME``."""
+        return {name for is_champion, name in self.names() if is_champion}
+
+    def render(self) -> str:
+        """Return the rule as canonical text with every sub-expression parenthesised."""
+        return f"{self.left.render()} {self.op} {self.right.render()}"
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def compare(self, left: float, right: float) -> bool:
+        """Apply the rule's comparison to the two computed sides."""
+        return COMPARISONS[self.op](left, right)
+
+    def evaluate(
+        self, candidate: Mapping[str, float], champion: Mapping[str, float] | None = None
+    ) -> RuleOutcome:
+        """Check the rule against a candidate's metrics (see `evaluate_rule`).
+
+        Args:
+            candidate: The candidate model's metrics by name.
+            champion: The champion's metrics, or None when there is no champion.
+
+        Returns:
+            Whether the rule held, with the values compared and a reason.
+        """
+        return evaluate_rule(self, candidate, champion)
+
+
+def _quote(text: str) -> str:
+    """Quote ``text`` for a message, keeping the message on one printable line."""
+    if len(text) == 1 and not text.isprintable():
+        return f"U+{ord(text):04X}"
+    return f'"{text}"' if "'" in text else f"'{text}'"
+
+
+def _one_line(text: str) -> str:
+    """Return ``text`` with line breaks and control characters shown as spaces."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _describe(token: Token) -> str:
+    return "end of rule" if token.kind == "end" else _quote(token.text)
+
+
+def _fail(text: str, where: str, column: int, message: str) -> RuleError:
+    return RuleError(f"{where}, column {column}: {message}  in {_quote(_one_line(text))}")
+
+
+def tokenize(text: str, *, where: str = "rule") -> list[Token]:
+    """Split a rule into tokens.
+
+    Args:
+        text: The rule as written.
+        where: Where the rule came from, used in error messages.
+
+    Returns:
+        The tokens, ending with one ``"end"`` token.
+
+    Raises:
+        RuleError: On a character or number the grammar does not allow, or a
+            rule longer than ``MAX_TOKENS`` tokens.
+    """
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        column = i + 1
+        if char in _WHITESPACE:
+            i += 1
+            continue
+        if len(tokens) >= MAX_TOKENS:
+            raise _fail(text, where, column, f"rule is too long (more than {MAX_TOKENS} tokens)")
+        number = _NUMBER.match(text, i)
+        if number:
+            tail = _NUMBER_TAIL.match(text, number.end())
+            if tail:
+                bad = text[i : tail.end()]
+                raise _fail(text, where, column, f"malformed number {_quote(bad)}")
+            tokens.append(Token("number", number.group(), column))
+            i = number.end()
+            continue
+        name = _NAME.match(text, i)
+        if name:
+            tokens.append(Token("name", name.group(), column))
+            i = name.end()
+            continue
+        symbol = next((s for s in _SYMBOLS if text.startswith(s, i)), None)
+        if symbol is None:
+            hint = _HINTS.get(char, "")
+            raise _fail(text, where, column, f"unexpected character {_quote(char)}{hint}")
+        kind = "cmp" if symbol in COMPARISONS else "op" if symbol in "+-*/" else symbol
+        tokens.append(Token(kind, symbol, column))
+        i += len(symbol)
+    tokens.append(Token("end", "", len(text) + 1))
+    return tokens
+
+
+class _Parser:
+    """Recursive-descent reader over a token list (one instance per rule)."""
+
+    def __init__(self, text: str, where: str) -> None:
+        self.text = text
+        self.where = where
+        self.tokens = tokenize(text, where=where)
+        self.pos = 0
+        self.nesting = 0
+
+    @property
+    def current(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def error(self, expected: str, token: Token | None = None, hint: str = "") -> RuleError:
+        token = token or self.current
+        message = f"expected {expected} but found {_describe(token)}{hint}"
+        return _fail(self.text, self.where, token.column, message)
+
+    def rule(self) -> tuple[Expr, str, Expr]:
+        if self.current.kind == "end":
+            raise _fail(self.text, self.where, 1, "the rule is empty; expected a comparison")
+        left = self.expr()
+        if self.current.kind != "cmp":
+            raise self.error(f"an operator or {_CMP_LIST}", hint=self.after_operand_hint())
+        op = self.advance().text
+        right = self.expr()
+        if self.current.kind == "cmp":
+            hint = " (a rule is one comparison; chained comparisons are not allowed)"
+            raise self.error("an operator or end of rule", hint=hint)
+        if self.current.kind != "end":
+            raise self.error("an operator or end of rule", hint=self.after_operand_hint())
+        return left, op, right
+
+    def after_operand_hint(self) -> str:
+        token = self.current
+        if token.kind == "(":
+            return " (function calls are not allowed)"
+        if token.kind == ".":
+            return " (only champion.NAME may use a dot)"
+        if token.kind == "name" and token.text in ("and", "or", "not"):
+            return " (a rule is one comparison; write each condition as its own rule)"
+        return ""
+
+    def expr(self) -> Expr:
+        node = self.term()
+        while self.current.kind == "op" and self.current.text in "+-":
+            op = self.advance().text
+            node = BinaryOp(op, node, self.term())
+        return node
+
+    def term(self) -> Expr:
+        node = self.unary()
+        while self.current.kind == "op" and self.current.text in "*/":
+            op = self.advance().text
+            node = BinaryOp(op, node, self.unary())
+        return node
+
+    def unary(self) -> Expr:
+        # Iterative, so a run of minus signs costs no recursion depth.
+        minuses = 0
+        while self.current.kind == "op" and self.current.text == "-":
+            self.advance()
+            minuses += 1
+        node = self.primary()
+        for _ in range(minuses):
+            node = Negate(node)
+        return node
+
+    def primary(self) -> Expr:
+        token = self.current
+        if token.kind == "number":
+            self.advance()
+            value = float(token.text)  # safe: the tokenizer matched a plain decimal literal
+            if value == float("inf"):
+                raise _fail(self.text, self.where, token.column, "number is too large")
+            return Number(value)
+        if token.kind == "name" and token.text == "champion":
+            self.advance()
+            if self.current.kind != ".":
+                raise self.error("'.' after 'champion' (write champion.METRIC)")
+            self.advance()
+            if self.current.kind != "name":
+                raise self.error("a metric name after 'champion.'")
+            return Champion(self.advance().text)
+        if token.kind == "name":
+            self.advance()
+            return Metric(token.text)
+        if token.kind == "(":
+            if self.nesting >= MAX_NESTING:
+                message = f"parentheses nested too deeply (more than {MAX_NESTING} levels)"
+                raise _fail(self.text, self.where, token.column, message)
+            self.advance()
+            self.nesting += 1
+            node = self.expr()
+            self.nesting -= 1
+            if self.current.kind != ")":
+                raise self.error("an operator or ')'", hint=self.after_operand_hint())
+            self.advance()
+            return node
+        raise self.error(_OPERAND)
+
+
+def parse_rule(text: str, *, where: str = "rule", why: str | None = None) -> Rule:
+    """Parse one rule such as ``test_roc_auc >= champion.test_roc_auc + 0.002``.
+
+    Args:
+        text: The rule as written by the user.
+        where: Where the rule came from (e.g. ``"conf/promotion/default.yaml:
+            production[1]"``); every error message starts with it.
+        why: The rule's stated reason, kept on the returned rule.
+
+    Returns:
+        The parsed rule.
+
+    Raises:
+        RuleError: A one-line message naming ``where``, the 1-based column and
+            what was expected, when ``text`` is not a rule of the grammar.
+    """
+    if not isinstance(text, str):
+        raise RuleError(f"{where}: expected a rule as text but found {type(text).__name__}")
+    left, op, right = _Parser(text, where).rule()
+    return Rule(text=text, left=left, op=op, right=right, why=why)
+
+
+def parse_rule_spec(item: str | Mapping[str, Any], *, where: str) -> Rule:
+    """Parse a rule given as text or as a mapping ``{rule: "...", why: "..."}``.
+
+    Args:
+        item: The rule text, or a mapping with key ``rule`` (required) and
+            ``why`` (optional text or null).
+        where: Where the item came from, used in error messages.
+
+    Returns:
+        The parsed rule, carrying ``why`` when given.
+
+    Raises:
+        RuleError: On any other shape or key, or when the rule does not parse.
+    """
+    if isinstance(item, str):
+        return parse_rule(item, where=where)
+    allowed = "allowed keys: rule, why"
+    if not isinstance(item, Mapping):
+        raise RuleError(
+            f"{where}: expected a rule as text or a mapping {{rule, why}} "
+            f"but found {type(item).__name__}; {allowed}"
+        )
+    unknown = sorted(str(key) for key in item if key not in _SPEC_KEYS)
+    if unknown:
+        raise RuleError(f"{where}: unknown key {', '.join(map(_quote, unknown))}; {allowed}")
+    if "rule" not in item:
+        raise RuleError(f"{where}: missing key 'rule'; {allowed}")
+    text, why = item["rule"], item.get("why")
+    if not isinstance(text, str):
+        raise RuleError(f"{where}.rule: expected text but found {type(text).__name__}")
+    if why is not None and not isinstance(why, str):
+        raise RuleError(f"{where}.why: expected text but found {type(why).__name__}")
+    return parse_rule(text, where=where, why=why)
+
+
+def parse_gates(promotion: Mapping[str, Any], *, source: str) -> dict[str, list[Rule]]:
+    """Read the rule lists of the three gates from a promotion config.
+
+    Args:
+        promotion: The ``promotion`` mapping (a dict or an OmegaConf DictConfig);
+            keys other than the gates (``model_name``, ``new_data``) are ignored.
+        source: Where the mapping came from (e.g. ``"conf/promotion/default.yaml"``);
+            rules are named ``"{source}: {gate}[{index}]"`` (0-based) in errors.
+
+    Returns:
+        ``{"register": [...], "staging": [...], "production": [...]}`` in that
+        order; a missing or null gate is an empty list.
+
+    Raises:
+        RuleError: When ``promotion`` is not a mapping, a gate is not a list, or
+            a rule does not parse.
+    """
+    if not isinstance(promotion, Mapping):
+        raise RuleError(
+            f"{source}: expected a mapping with keys {', '.join(GATES)} "
+            f"but found {type(promotion).__name__}"
+        )
+    gates: dict[str, list[Rule]] = {}
+    for gate in GATES:
+        items = promotion.get(gate)
+        if items is None:
+            gates[gate] = []
+            continue
+        if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+            hint = ""
+            if isinstance(items, str):
+                hint = f" (write each rule as a list item: '- {_one_line(items)}')"
+            raise RuleError(
+                f"{source}: {gate}: expected a list of rules but found {type(items).__name__}{hint}"
+            )
+        gates[gate] = [
+            parse_rule_spec(item, where=f"{source}: {gate}[{index}]")
+            for index, item in enumerate(items)
+        ]
+    return gates

@@ -1,0 +1,78 @@
+"""The task function's body: validate -> train (in a child) while tracking -> log.
+
+Only wiring lives here. Everything that can fail on bad input (config, data,
+tracking store) fails before the MLflow run is created; a failure after that
+ends the run FAILED (KILLED on Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from declarative_ml.config.validate import Plan, validate_config
+from declarative_ml.training import Plotted, PreparedData, Trained, training_stages
+from declarative_ml.worker import Stages
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run produced."""
+
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+    metrics: dict[str, float]
+    model_uri: str | None
+    plan: Plan
+    artifacts: list[str] = field(default_factory=list)
+
+
+def _expect(stages: Stages, kind: type) -> Any:
+    item = next(stages)
+    if not isinstance(item, kind):  # a programming error, not a user's
+        raise TypeError(f"expected {kind.__name__} from training, got {type(item).__name__}")
+    return item
+
+
+def train(
+    cfg: DictConfig, *, overrides: list[str] | None = None, hydra_config: Any | None = None
+) -> RunResult:
+    """Run one declared experiment end to end and log it to MLflow.
+
+    Args:
+        cfg: the composed config.
+        overrides: the command-line overrides, stored with the run.
+        hydra_config: Hydra's own config, stored with the run when given.
+
+    Returns:
+        The :class:`RunResult`.
+    """
+    plan = validate_config(cfg)
+    with tempfile.TemporaryDirectory(prefix="dml-") as tmp:
+        workdir = Path(tmp)
+        with Stages(
+            training_stages, cfg, plan, workdir, isolate=cfg.run.isolate_training
+        ) as stages:
+            from declarative_ml.tracking import session  # imports MLflow while the child trains
+
+            tracker = session.open_tracker(cfg.tracking)
+            data: PreparedData = _expect(stages, PreparedData)
+            with tracker.run(cfg, overrides or [], plan=plan, data=data) as run:
+                trained: Trained = _expect(stages, Trained)
+                run.log_training(trained, signature_rows=data.splits["train"].X)
+                _expect(stages, Plotted)
+                run.log_artifacts(workdir / "artifacts", hydra_config=hydra_config)
+    return RunResult(
+        run.run_id,
+        tracker.experiment_id,
+        tracker.uri,
+        run.metrics,
+        run.model_uri,
+        plan,
+        run.artifacts,
+    )

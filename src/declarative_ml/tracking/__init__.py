@@ -1,0 +1,1 @@
+"""Everything that writes to MLflow tracking: store, run lifecycle, params, inputs, model."""

@@ -1,0 +1,132 @@
+"""Params, metrics, tags and dataset inputs, each written in as few calls as possible."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+_MAX_PARAM_CHARS = 6000
+
+
+def flatten_config(cfg: DictConfig) -> dict[str, str]:
+    """The resolved config as ``a.b.c -> value`` strings (lists stay JSON on one key)."""
+    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: Any) -> None:
+        if isinstance(node, Mapping) and node:
+            for key, value in node.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+        else:
+            text = json.dumps(node) if isinstance(node, (list, dict)) else str(node)
+            flat[prefix] = text[:_MAX_PARAM_CHARS]
+
+    walk("", container)
+    return flat
+
+
+def config_sha256(cfg: DictConfig) -> str:
+    """sha256 of the resolved config in canonical JSON: equal configs, equal hashes."""
+    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    return hashlib.sha256(json.dumps(container, sort_keys=True).encode()).hexdigest()
+
+
+def git_state(start: Path | None = None) -> dict[str, str]:
+    """``git.commit`` and ``git.dirty`` of the working directory's repository, if any."""
+    cwd = str(start or Path.cwd())
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"git.commit": commit, "git.dirty": str(bool(status.strip())).lower()}
+
+
+def log_run_data(
+    client: Any,
+    run_id: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    tags: Mapping[str, str] | None = None,
+    step: int = 0,
+) -> None:
+    """Write params, metrics and tags in one batched request (MLflow chunks it as needed)."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        metrics=[Metric(k, float(v), now, step) for k, v in (metrics or {}).items()],
+        params=[Param(k, v) for k, v in (params or {}).items()],
+        tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
+    )
+
+
+def _dataset_source(source: str) -> Any:
+    """A file path becomes a file source; a loader name (scikit-learn) a code source."""
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+
+    path = Path(source)
+    if path.is_file():
+        return resolve_dataset_source(path.resolve().as_uri())
+    return CodeDatasetSource(tags={"loader": source})
+
+
+def log_split_inputs(
+    client: Any,
+    run_id: str,
+    splits: Mapping[str, Any],
+    *,
+    name: str,
+    source: str,
+    target: str,
+    digests: Mapping[str, str],
+) -> None:
+    """Record each split as an MLflow dataset input, tagged with its context (train/val/test)."""
+    import mlflow.data
+    from mlflow.entities import DatasetInput, InputTag
+
+    with warnings.catch_warnings():
+        # MLflow registers its local-file source twice and warns that a path is ambiguous.
+        warnings.simplefilter("ignore", UserWarning)
+        dataset_source = _dataset_source(source)
+    inputs = []
+    for split_name, split in splits.items():
+        frame = split.X.assign(**{target: split.y})
+        dataset = mlflow.data.from_pandas(
+            frame,
+            source=dataset_source,
+            targets=target,
+            name=f"{name}-{split_name}",
+            digest=digests[split_name],
+        )
+        inputs.append(
+            DatasetInput(
+                dataset._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", split_name)]
+            )
+        )
+    client.log_inputs(run_id, datasets=inputs)

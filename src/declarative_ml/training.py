@@ -1,0 +1,163 @@
+"""Training as a sequence of stages: data -> fitted and evaluated model -> plots.
+
+A pure ML path with no MLflow: it may run in a child process (``worker.py``)
+while the parent talks to the tracking store. Each stage yields a small,
+picklable result; large outputs (model files, plots) are written to ``workdir``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from declarative_ml import plots
+from declarative_ml.config.validate import Plan
+from declarative_ml.data.digest import frame_digest
+from declarative_ml.data.load import load_dataset
+from declarative_ml.data.split import Split, split_dataset
+from declarative_ml.data.validate import check_target, load_schema, validate_schema
+from declarative_ml.metrics import compute_metrics
+from declarative_ml.models.build import build_estimator, build_pipeline
+from declarative_ml.models.persist import SavedModel, save_pipeline
+from declarative_ml.models.preprocess import build_preprocessor
+
+EXAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Validated data, split, with classes encoded for classification."""
+
+    splits: dict[str, Split]  # y holds the original labels
+    encoded: dict[str, Any]  # y as integers 0..k-1 (classification) or floats
+    classes: list[Any] | None
+    features: list[str]
+    target: str
+    digests: dict[str, str]
+    source: str
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A fitted, evaluated model saved to disk."""
+
+    metrics: dict[str, float]
+    example: Any  # first raw training rows: the model's input example
+    example_predictions: Any
+    saved: SavedModel | None
+
+
+@dataclass(frozen=True)
+class Plotted:
+    """Plot files written under the artifacts folder."""
+
+    files: list[str]
+
+
+def prepare_data(dataset: Any, task: str) -> PreparedData:
+    """Load, validate (pandera, lazily), check the target, split and encode labels."""
+    schema = load_schema(dataset.schema)  # before reading data: a bad schema is a config error
+    frame = load_dataset(dataset)
+    source = dataset.path if dataset.path else f"sklearn.datasets.load_{dataset.loader}"
+    frame = validate_schema(frame, schema, where=str(source))
+    target = dataset.target or "target"
+    check_target(frame, target, task, where=str(source))
+    features = (
+        list(dataset.features) if dataset.features else [c for c in frame.columns if c != target]
+    )
+    X, y = frame[features], frame[target]
+    classification = task != "regression"
+    splits = split_dataset(X, y, dataset.split, stratify=classification and dataset.split.stratify)
+    classes = sorted(y.unique().tolist()) if classification else None
+    encoded = {}
+    for name, split in splits.items():
+        if classes is not None:
+            encoded[name] = split.y.map({c: i for i, c in enumerate(classes)}).to_numpy()
+        else:
+            encoded[name] = split.y.to_numpy(dtype=float)
+    digests = {"all": frame_digest(frame[[*features, target]])}
+    digests.update({name: frame_digest(s.X.assign(**{target: s.y})) for name, s in splits.items()})
+    return PreparedData(splits, encoded, classes, features, target, digests, str(source))
+
+
+def latency_ms(pipeline: Any, X: Any, rows: int) -> float:
+    """Milliseconds for one ``predict`` on ``rows`` rows (sampled with replacement), best of 3."""
+    batch = X.sample(n=rows, replace=True, random_state=0)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        pipeline.predict(batch)
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def evaluate(
+    pipeline: Any, data: PreparedData, metrics: tuple[str, ...], classification: bool
+) -> tuple[dict[str, float], dict[str, tuple[Any, Any]]]:
+    """``{split}_{metric}`` for every split, and the predictions behind them."""
+    values: dict[str, float] = {}
+    predictions = {}
+    for name, split in data.splits.items():
+        pred = pipeline.predict(split.X)
+        proba = pipeline.predict_proba(split.X) if classification else None
+        predictions[name] = (pred, proba)
+        scores = compute_metrics(metrics, data.encoded[name], pred, proba)
+        values.update({f"{name}_{m}": v for m, v in scores.items()})
+    return values, predictions
+
+
+def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Iterator[Any]:
+    """Yield :class:`PreparedData`, then :class:`Trained`, then :class:`Plotted`.
+
+    Args:
+        cfg: the composed, validated config.
+        plan: what :func:`validate_config` decided.
+        workdir: where model files go (``model/``) and plots (``artifacts/plots/``).
+    """
+    estimator = build_estimator(cfg.model, plan.task)  # bad params fail before data is read
+    data = prepare_data(cfg.dataset, plan.task)
+    yield data
+
+    preprocessor = build_preprocessor(cfg.dataset.preprocess, data.splits["train"].X)
+    pipeline = build_pipeline(preprocessor, estimator)
+    start = time.perf_counter()
+    pipeline.fit(data.splits["train"].X, data.encoded["train"])
+    metrics = {"training_duration_s": time.perf_counter() - start}
+    classification = plan.task != "regression"
+    scores, predictions = evaluate(pipeline, data, plan.metrics, classification)
+    metrics.update(scores)
+    metrics["predict_latency_ms"] = (
+        latency_ms(pipeline, data.splits["test"].X, cfg.run.latency_rows)
+        * 1000
+        / cfg.run.latency_rows
+    )
+    saved = None
+    if cfg.run.log_model:
+        saved = save_pipeline(
+            pipeline,
+            family=plan.family,
+            estimator_class=plan.estimator,
+            features=data.features,
+            classes=data.classes,
+            directory=workdir / "model",
+        )
+        metrics["model_size_mb"] = saved.size_mb
+    example = data.splits["train"].X.head(EXAMPLE_ROWS)
+    yield Trained(
+        metrics,
+        example,
+        pipeline.predict(example)
+        if data.classes is None
+        else [data.classes[int(i)] for i in pipeline.predict(example)],
+        saved,
+    )
+
+    files: list[str] = []
+    if cfg.run.log_plots:
+        files = plots.write_plots(
+            workdir / "artifacts" / "plots", pipeline, data, predictions["test"]
+        )
+    yield Plotted(files)

@@ -1,0 +1,111 @@
+"""Running a generator of stages in a forked child process, results streamed back.
+
+Training needs scikit-learn/XGBoost and tracking needs MLflow; importing either
+takes about a second. Running training in a child lets both happen at once on
+two cores: the parent opens the tracking store while the child loads data and
+fits. Where ``fork`` is unavailable, or isolation is switched off, the stages
+simply run in-process. The child never touches MLflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from declarative_ml.errors import DeclarativeMLError
+
+logger = logging.getLogger(__name__)
+
+
+class WorkerError(DeclarativeMLError, RuntimeError):
+    """The training process died without reporting an error (killed, out of memory)."""
+
+    exit_code = 1
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a RuntimeError with the same text."""
+    import pickle
+
+    trace = "".join(traceback.format_exception(exc))
+    try:
+        exc.dml_traceback = trace  # type: ignore[attr-defined]
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        fallback = RuntimeError(f"{type(exc).__name__}: {exc}")
+        fallback.dml_traceback = trace  # type: ignore[attr-defined]
+        return fallback
+
+
+def _child_main(conn: Any, stages: Callable[..., Iterator[Any]], args: tuple[Any, ...]) -> None:
+    try:
+        for item in stages(*args):
+            conn.send(("item", item))
+        conn.send(("done", None))
+    except BaseException as exc:  # everything goes back to the parent, which decides
+        conn.send(("error", _portable(exc)))
+    finally:
+        conn.close()
+
+
+class Stages:
+    """Iterate ``stages(*args)``, in a forked child when ``isolate`` and fork is available.
+
+    The child starts at construction, so the caller can do other work meanwhile.
+    Exceptions raised in the child are re-raised in the parent, unchanged where
+    they can be pickled.
+    """
+
+    def __init__(self, stages: Callable[..., Iterator[Any]], *args: Any, isolate: bool) -> None:
+        self._process = None
+        if isolate and "fork" in multiprocessing.get_all_start_methods() and os.name == "posix":
+            ctx = multiprocessing.get_context("fork")
+            self._conn, child_conn = ctx.Pipe(duplex=False)
+            self._process = ctx.Process(
+                target=_child_main, args=(child_conn, stages, args), name="dml-train", daemon=True
+            )
+            self._process.start()
+            child_conn.close()
+        else:
+            self._local = stages(*args)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        if self._process is None:
+            return next(self._local)
+        try:
+            kind, payload = self._conn.recv()
+        except EOFError:
+            self._process.join(5)
+            raise WorkerError(
+                f"the training process exited unexpectedly (exit code {self._process.exitcode}); "
+                f"out of memory? Try run.isolate_training=false to train in this process"
+            ) from None
+        if kind == "item":
+            return payload
+        if kind == "error":
+            raise payload
+        raise StopIteration
+
+    def close(self) -> None:
+        """Stop the child if it still runs (after an error in the parent)."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join(5)
+            self._conn.close()
+        else:
+            self._local.close()
+
+    def __enter__(self) -> Stages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

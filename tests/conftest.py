@@ -1,0 +1,61 @@
+"""Shared fixtures: a real sqlite MLflow store per test, clean Hydra and MLflow state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
+
+from declarative_ml.config.resolvers import CONF_DIR, register_resolvers
+from declarative_ml.config.store import register_configs
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No Hydra instance, no MLflow active run, no inherited tracking URI."""
+    GlobalHydra.instance().clear()
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    monkeypatch.delenv("DML_DEBUG", raising=False)
+    yield
+    GlobalHydra.instance().clear()
+    if "mlflow" in sys.modules:
+        import mlflow
+
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture
+def tracking_uri(tmp_path: Path) -> str:
+    """A fresh sqlite store in this test's temporary folder."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def compose_config(*overrides: str) -> DictConfig:
+    """Compose the packaged config in-process, as the CLI would (no Hydra run dir)."""
+    register_configs()
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``python -m declarative_ml ARGS`` in ``cwd``; returns the completed process."""
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "DML_DEBUG")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "declarative_ml", *args], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
