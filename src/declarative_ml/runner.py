@@ -30,6 +30,7 @@ class RunResult:
     model_uri: str | None
     plan: Plan
     artifacts: list[str] = field(default_factory=list)
+    promotion: Any | None = None
 
 
 def _expect(stages: Stages, kind: type) -> Any:
@@ -67,12 +68,12 @@ def train(
                 run.log_training(trained, signature_rows=data.splits["train"].X)
                 _expect(stages, Plotted)
                 run.log_artifacts(workdir / "artifacts", hydra_config=hydra_config)
-    return RunResult(
-        run.run_id,
-        tracker.experiment_id,
-        tracker.uri,
-        run.metrics,
-        run.model_uri,
-        plan,
-        run.artifacts,
-    )
+    promotion = None
+    if plan.gates and run.model_uri:  # only a FINISHED run's model is ever registered
+        from declarative_ml.promotion import promote_run
+
+        promotion = promote_run(tracker.client, gates=plan.gates,
+                                model_name=cfg.promotion.model_name, run_id=run.run_id,
+                                metrics=run.metrics, model_uri=run.model_uri)
+    return RunResult(run.run_id, tracker.experiment_id, tracker.uri, run.metrics,
+                     run.model_uri, plan, run.artifacts, promotion)

@@ -31,6 +31,11 @@ def print_summary(result) -> None:  # type: ignore[no-untyped-def]
     console.say(f"  {' | '.join(costs)}")
     if result.model_uri:
         console.say(f"  model: {result.model_uri}")
+    if result.promotion is not None:
+        from declarative_ml.promotion import describe
+
+        for line in describe(result.promotion):
+            console.say(f"  {line}")
     base = (
         result.tracking_uri if result.tracking_uri.startswith("http") else "http://127.0.0.1:5000"
     )

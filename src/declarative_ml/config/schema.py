@@ -112,12 +112,25 @@ class RunConfig:
 
 
 @dataclass
+class PromotionConfig:
+    """Rules that decide whether a trained model is registered and which stage it reaches."""
+
+    enabled: bool = True
+    model_name: str = "${dataset.name}-${model.name}"
+    new_data: str | None = None
+    register: list[Any] = field(default_factory=list)
+    staging: list[Any] = field(default_factory=list)
+    production: list[Any] = field(default_factory=list)
+
+
+@dataclass
 class Config:
     """The root config: groups plus run-wide settings."""
 
     dataset: DatasetConfig = MISSING
     model: ModelConfig = MISSING
     tracking: Any = MISSING
+    promotion: PromotionConfig = field(default_factory=PromotionConfig)
     seed: int = 42
     metrics: list[str] | None = None
     run: RunConfig = field(default_factory=RunConfig)

@@ -6,7 +6,13 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.nodes import BooleanNode
 
-from declarative_ml.config.schema import Config, DatasetConfig, ModelConfig, TrackingConfig
+from declarative_ml.config.schema import (
+    Config,
+    DatasetConfig,
+    ModelConfig,
+    PromotionConfig,
+    TrackingConfig,
+)
 
 _registered = False
 
@@ -30,4 +36,5 @@ def register_configs() -> None:
     cs.store(group="dataset", name="base_dataset", node=DatasetConfig)
     cs.store(group="model", name="base_model", node=ModelConfig)
     cs.store(group="tracking", name="base_tracking", node=_tracking_node())
+    cs.store(group="promotion", name="base_promotion", node=PromotionConfig)
     _registered = True

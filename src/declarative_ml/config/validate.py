@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -11,7 +11,7 @@ from omegaconf.errors import OmegaConfBaseException
 from declarative_ml.data.load import check_source
 from declarative_ml.data.split import check_split
 from declarative_ml.errors import ConfigError
-from declarative_ml.metrics import resolve_metrics
+from declarative_ml.metrics import metric_names, resolve_metrics
 from declarative_ml.models.build import resolve_estimator_path
 from declarative_ml.models.preprocess import check_preprocess
 
@@ -24,6 +24,7 @@ class Plan:
     family: str
     metrics: tuple[str, ...]
     estimator: str
+    gates: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def _enum_value(value: Any) -> str:
@@ -55,6 +56,24 @@ def validate_config(cfg: DictConfig) -> Plan:
     estimator = resolve_estimator_path(cfg.model, task)
     if cfg.run.latency_rows < 1:
         raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
-    return Plan(
-        task=task, family=_enum_value(cfg.model.family), metrics=metrics, estimator=estimator
-    )
+    gates = check_promotion(cfg.promotion, metrics, task) if cfg.promotion.enabled else {}
+    return Plan(task=task, family=_enum_value(cfg.model.family), metrics=metrics,
+                estimator=estimator, gates=gates)
+
+
+def check_promotion(promotion: Any, metrics: tuple[str, ...], task: str) -> dict[str, list[Any]]:
+    """Parse the promotion gates and check every name against the metrics the run logs.
+
+    Raises:
+        RuleError: a syntax error or an unknown metric, naming the gate and rule index.
+    """
+    from declarative_ml.errors import RuleError
+    from declarative_ml.rules import check_rule_names, parse_gates
+
+    gates = parse_gates(promotion, source="promotion")
+    try:
+        check_rule_names(gates, metric_names(metrics), source="promotion")
+    except RuleError as exc:
+        hint = {"binary": "default", "multiclass": "multiclass", "regression": "regression"}[task]
+        raise RuleError(f"{exc} (rules for a {task} task: promotion={hint})") from None
+    return gates

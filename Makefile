@@ -1,0 +1,37 @@
+# One virtual environment in .venv; every target installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test test-fast lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the package with its dev tools
+
+run: $(STAMP)  ## train the baseline experiment into ./mlflow.db
+	$(BIN)/python -m declarative_ml experiment=xgb_baseline
+
+test: $(STAMP)  ## the whole suite, slow and server tests included (what CI runs)
+	$(BIN)/python -m pytest -o addopts="-ra --strict-markers" -p no:cacheprovider
+
+test-fast: $(STAMP)  ## the quick default suite (no slow or server tests)
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+bench: $(STAMP)  ## end-to-end speed against hand-written MLflow (prints figures)
+	$(BIN)/python benchmarks/bench_run.py --repeats 5
+
+clean:
+	rm -rf $(VENV) mlflow.db mlruns mlartifacts outputs multirun

@@ -1,0 +1,66 @@
+"""After a finished run: read the champion, decide with the rules, apply, record the decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from declarative_ml.registry.apply import Applied, apply_decision, find_champion
+from declarative_ml.rules import Decision, evaluate_rules
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The decision for a run and what it changed in the registry."""
+
+    decision: Decision
+    applied: Applied
+    champion_version: str | None
+
+
+def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, run_id: str,
+                metrics: dict[str, float], model_uri: str) -> Promotion:
+    """Decide on a finished run's model and apply the decision.
+
+    The decision is stored on the run as ``promotion/decision.json`` and, when a
+    version is created, as that version's markdown description.
+    """
+    champion = find_champion(client, model_name)
+    decision = evaluate_rules(gates, metrics, champion.metrics if champion else None)
+    model_id = model_uri.removeprefix("models:/")
+    source = client.get_logged_model(model_id).artifact_location
+    applied = apply_decision(client, decision, model_name=model_name, run_id=run_id,
+                             model_uri=source, model_id=model_id)
+    record = {
+        "model_name": model_name,
+        "version": applied.version,
+        "champion_version": champion.version if champion else None,
+        **decision.to_dict(),
+    }
+    client.log_dict(run_id, record, "promotion/decision.json")
+    client.set_tag(run_id, "dml.promotion", decision.target_stage)
+    return Promotion(decision, applied, champion.version if champion else None)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def describe(promotion: Promotion) -> list[str]:
+    """Lines for the run summary."""
+    applied = promotion.applied
+    if applied.version is None:
+        head = f"not registered: {promotion.decision.summary()}"
+    else:
+        head = (f"{applied.model_name} version {applied.version} -> {applied.stage} "
+                f"(champion before: {promotion.champion_version or 'none'})")
+    lines = [head]
+    for name, gate in promotion.decision.gates.items():
+        failed = [o for o in gate.outcomes if not o.held]
+        for outcome in failed:
+            detail = outcome.reason or f"{_fmt(outcome.left)} vs {_fmt(outcome.right)}"
+            lines.append(f"  {name} failed: {outcome.text} ({detail})")
+    return lines
+
+
+__all__ = ["Promotion", "describe", "promote_run"]

@@ -1,0 +1,57 @@
+"""The audit trail: one registered-model tag per transition, readable by any MLflow client."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+PREFIX = "dml.audit."
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One stage change of one version."""
+
+    version: str
+    from_stage: str
+    to_stage: str
+    who: str
+    when_ms: int
+    why: str
+    run_id: str | None = None
+    rules: str | None = None  # e.g. "production 4/4 held"
+
+    def to_json(self) -> str:
+        """Compact JSON (fits MLflow's tag value limit)."""
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+
+def actor() -> str:
+    """Who is acting: ``$DML_ACTOR``, else ``user@host``."""
+    return os.environ.get("DML_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def transition(version: str, from_stage: str, to_stage: str, *, why: str,
+               run_id: str | None = None, rules: str | None = None) -> Transition:
+    """A transition made now by :func:`actor`."""
+    return Transition(str(version), from_stage, to_stage, actor(), int(time.time() * 1000), why,
+                      run_id, rules)
+
+
+def record(client: Any, model_name: str, entry: Transition) -> None:
+    """Append ``entry`` to the model's trail (a tag key that sorts by time)."""
+    key = f"{PREFIX}{entry.when_ms:013d}.{uuid.uuid4().hex[:8]}"
+    client.set_registered_model_tag(model_name, key, entry.to_json())
+
+
+def read(client: Any, model_name: str) -> list[Transition]:
+    """Every transition of ``model_name``, oldest first."""
+    tags = client.get_registered_model(model_name).tags
+    entries = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(PREFIX)]
+    return [Transition(**e) for e in entries]
