@@ -61,7 +61,8 @@ def test_decision_is_recorded_on_run_and_version(tracking_uri: str, tmp_path) ->
     assert "test_roc_auc >= 0.95" in version.description
     assert "no champion" in version.description.lower()
     path = client.download_artifacts(result.run_id, "promotion/decision.json", str(tmp_path))
-    record = json.loads(open(path).read())
+    with open(path) as handle:
+        record = json.load(handle)
     assert record["target_stage"] == "production" and record["version"] == str(version.version)
     assert client.get_run(result.run_id).data.tags["dml.promotion"] == "production"
 
@@ -81,7 +82,9 @@ def test_disabled_promotion_leaves_registry_alone(tracking_uri: str) -> None:
 
 
 def test_unknown_metric_in_rules_fails_before_training(tracking_uri: str) -> None:
-    cfg = compose_config(*FAST, f"tracking.uri={tracking_uri}", "promotion.staging=['test_auc >= 1']")
+    cfg = compose_config(
+        *FAST, f"tracking.uri={tracking_uri}", "promotion.staging=['test_auc >= 1']"
+    )
     with pytest.raises(RuleError, match=r"unknown metric 'test_auc' in promotion: staging\[0\]"):
         train(cfg)
     client = mlflow.MlflowClient(tracking_uri)

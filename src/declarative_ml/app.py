@@ -10,6 +10,8 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import hydra
 from omegaconf import DictConfig
@@ -17,9 +19,10 @@ from omegaconf import DictConfig
 from declarative_ml import console
 from declarative_ml.config.resolvers import CONF_DIR, register_resolvers
 from declarative_ml.config.store import register_configs
-from declarative_ml.errors import DeclarativeMLError
+from declarative_ml.errors import ConfigError, DeclarativeMLError
 
 logger = logging.getLogger("declarative_ml")
+CONFIG_NAME = "config"
 
 
 def debug_enabled() -> bool:
@@ -31,6 +34,7 @@ def task(cfg: DictConfig) -> float | None:
     """Hydra's task function: train one config and print its summary."""
     from hydra.core.hydra_config import HydraConfig
 
+    from declarative_ml.config.errors_hydra import one_line
     from declarative_ml.runner import train
     from declarative_ml.summary import print_summary
 
@@ -40,13 +44,17 @@ def task(cfg: DictConfig) -> float | None:
         result = train(cfg, overrides=overrides, hydra_config=hydra_cfg)
     except DeclarativeMLError as exc:
         if debug_enabled():
+            _print_child_traceback(exc)
             raise
-        console.error(str(exc))
+        console.error(one_line(str(exc)))
         sys.exit(exc.exit_code)
     except Exception as exc:  # unexpected: still one line unless debugging
         if debug_enabled():
+            _print_child_traceback(exc)
             raise
-        console.error(f"{type(exc).__name__}: {exc} (set DML_DEBUG=1 for the traceback)")
+        console.error(
+            f"{type(exc).__name__}: {one_line(str(exc))} (set DML_DEBUG=1 for the traceback)"
+        )
         sys.exit(1)
     print_summary(result)
     return None
@@ -64,9 +72,58 @@ def quiet_mlflow() -> None:
         warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method")
 
 
+def _print_child_traceback(exc: BaseException) -> None:
+    """Under ``DML_DEBUG``: where an error raised in the training process came from.
+
+    The re-raised copy's traceback starts in the parent; the child's is kept as text.
+    """
+    trace = getattr(exc, "dml_traceback", None)
+    if trace:
+        sys.stderr.write(f"In the training process:\n{trace}\n")
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false", "no")
+
+
+@contextmanager
+def _hydra_errors_raised() -> Iterator[None]:
+    """Make Hydra raise its errors instead of printing them over several lines.
+
+    ``HYDRA_FULL_ERROR=1`` is Hydra's documented switch for this (its
+    ``run_and_report`` then re-raises); the previous value is restored afterwards.
+    Errors from the task function never get here: :func:`task` handles them.
+    """
+    previous = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = previous
+
+
 def main() -> None:
-    """Register schemas and resolvers, then hand over to Hydra."""
+    """Register schemas and resolvers, then hand over to Hydra.
+
+    A bad override or config file (unknown option or key, wrong type, YAML syntax)
+    ends with one ``error:`` line and exit code 2. With ``DML_DEBUG=1`` or
+    ``HYDRA_FULL_ERROR=1`` nothing is caught: the full traceback is printed.
+    """
     quiet_mlflow()
     register_configs()
     register_resolvers()
-    hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)()
+    app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)(task)
+    show_traceback = debug_enabled() or _env_flag("HYDRA_FULL_ERROR")
+    with _hydra_errors_raised():
+        try:
+            app()
+        except Exception as exc:  # from Hydra: parsing, composition, launcher, sweeper
+            if show_traceback:
+                raise
+            from declarative_ml.config.errors_hydra import format_hydra_error, is_config_error
+
+            console.error(format_hydra_error(exc, config_name=CONFIG_NAME))
+            sys.exit(ConfigError.exit_code if is_config_error(exc) else 1)
