@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from declarative_ml.registry.apply import Applied, apply_decision, find_champion
+from declarative_ml.registry.lock import RetryingClient, registry_lock
 from declarative_ml.rules import Decision, evaluate_rules
 
 
@@ -25,12 +26,15 @@ def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, ru
     The decision is stored on the run as ``promotion/decision.json`` and, when a
     version is created, as that version's markdown description.
     """
-    champion = find_champion(client, model_name)
-    decision = evaluate_rules(gates, metrics, champion.metrics if champion else None)
+    client = RetryingClient(client)
     model_id = model_uri.removeprefix("models:/")
     source = client.get_logged_model(model_id).artifact_location
-    applied = apply_decision(client, decision, model_name=model_name, run_id=run_id,
-                             model_uri=source, model_id=model_id)
+    # Decide and apply under one lock: the champion compared against is the one replaced.
+    with registry_lock(client, model_name):
+        champion = find_champion(client, model_name)
+        decision = evaluate_rules(gates, metrics, champion.metrics if champion else None)
+        applied = apply_decision(client, decision, model_name=model_name, run_id=run_id,
+                                 model_uri=source, model_id=model_id)
     record = {
         "model_name": model_name,
         "version": applied.version,

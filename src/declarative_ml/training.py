@@ -57,14 +57,30 @@ class Plotted:
     files: list[str]
 
 
-def prepare_data(dataset: Any, task: str) -> PreparedData:
-    """Load, validate (pandera, lazily), check the target, split and encode labels."""
+def dataset_source(dataset: Any) -> str:
+    """Where a dataset's rows come from: its path, or the scikit-learn loader."""
+    return str(dataset.path) if dataset.path else f"sklearn.datasets.load_{dataset.loader}"
+
+
+def load_validated(dataset: Any, task: str) -> tuple[Any, str]:
+    """Load a dataset and validate it (pandera, lazily; target fit for the task).
+
+    Returns:
+        The frame and the target column's name.
+    """
     schema = load_schema(dataset.schema)  # before reading data: a bad schema is a config error
     frame = load_dataset(dataset)
-    source = dataset.path if dataset.path else f"sklearn.datasets.load_{dataset.loader}"
-    frame = validate_schema(frame, schema, where=str(source))
+    source = dataset_source(dataset)
+    frame = validate_schema(frame, schema, where=source)
     target = dataset.target or "target"
-    check_target(frame, target, task, where=str(source))
+    check_target(frame, target, task, where=source)
+    return frame, target
+
+
+def prepare_data(dataset: Any, task: str) -> PreparedData:
+    """Load, validate (pandera, lazily), check the target, split and encode labels."""
+    frame, target = load_validated(dataset, task)
+    source = dataset_source(dataset)
     features = (
         list(dataset.features) if dataset.features else [c for c in frame.columns if c != target]
     )

@@ -61,6 +61,17 @@ def validate_config(cfg: DictConfig) -> Plan:
                 estimator=estimator, gates=gates)
 
 
+def _promotion_source() -> str:
+    """``promotion/<option>.yaml`` when Hydra knows the option chosen, else ``promotion``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        choice = HydraConfig.get().runtime.choices.get("promotion")
+        if choice:
+            return f"promotion/{choice}.yaml"
+    return "promotion"
+
+
 def check_promotion(promotion: Any, metrics: tuple[str, ...], task: str) -> dict[str, list[Any]]:
     """Parse the promotion gates and check every name against the metrics the run logs.
 
@@ -70,9 +81,10 @@ def check_promotion(promotion: Any, metrics: tuple[str, ...], task: str) -> dict
     from declarative_ml.errors import RuleError
     from declarative_ml.rules import check_rule_names, parse_gates
 
-    gates = parse_gates(promotion, source="promotion")
+    source = _promotion_source()
+    gates = parse_gates(promotion, source=source)
     try:
-        check_rule_names(gates, metric_names(metrics), source="promotion")
+        check_rule_names(gates, metric_names(metrics), source=source)
     except RuleError as exc:
         hint = {"binary": "default", "multiclass": "multiclass", "regression": "regression"}[task]
         raise RuleError(f"{exc} (rules for a {task} task: promotion={hint})") from None

@@ -34,6 +34,9 @@ def resolve_estimator_path(model: Any, task: str) -> str:
         unknown = [k for k in estimator if k not in KINDS]
         if unknown:
             raise ConfigError(f"{key}: unknown task kind(s) {unknown}; use {', '.join(KINDS)}")
+        for other in estimator:  # every entry is checked, not only the one this task uses
+            check_class_path(estimator[other], key=f"{key}.{other}",
+                             trusted_modules=model.trusted_modules)
         if kind not in estimator:
             raise ConfigError(
                 f"{key}: model '{model.name}' has no {kind} estimator "
@@ -66,6 +69,7 @@ def build_estimator(model: Any, task: str) -> Any:
         estimator = cls(**params)
     except TypeError as exc:
         raise ConfigError(f"model.params: {path} rejected the params ({exc})") from None
+    _check_param_values(estimator, path)
     if hasattr(estimator, "get_params"):
         valid = set(estimator.get_params(deep=False))
         unknown = sorted(set(params) - valid) if "kwargs" not in valid else []
@@ -74,6 +78,19 @@ def build_estimator(model: Any, task: str) -> Any:
                 f"model.params: {unknown} not accepted by {path}; valid: {', '.join(sorted(valid))}"
             )
     return estimator
+
+
+def _check_param_values(estimator: Any, path: str) -> None:
+    """Let scikit-learn validate parameter values now, not at fit time after the run started."""
+    validate = getattr(estimator, "_validate_params", None)
+    if validate is None:
+        return
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    try:
+        validate()
+    except InvalidParameterError as exc:
+        raise ConfigError(f"model.params: {path} rejected a value: {exc}") from None
 
 
 def build_pipeline(preprocessor: Any | None, estimator: Any) -> Any:

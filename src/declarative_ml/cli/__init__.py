@@ -1,0 +1,1 @@
+"""``dml``: registry operations from the shell (tables by default, ``--json`` for scripts)."""

@@ -1,0 +1,126 @@
+"""``dml``: one console script, one subcommand per registry operation.
+
+MLflow is imported only when a command runs, so ``dml --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from declarative_ml import console
+
+MODEL_REF_HELP = "NAME@ALIAS, NAME/VERSION or models:/NAME@ALIAS"
+
+
+def _command(name: str) -> Callable[[Any, argparse.Namespace], None]:
+    def run(client: Any, args: argparse.Namespace) -> None:
+        if name == "evaluate":
+            from declarative_ml.cli.evaluate import evaluate
+
+            return evaluate(client, args)
+        from declarative_ml.cli import registry_cmds
+
+        return getattr(registry_cmds, name)(client, args)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``dml`` argument parser with every subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, "
+                        "else sqlite:///mlflow.db)")
+    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser = argparse.ArgumentParser(
+        prog="dml", parents=[common],
+        description="Registry operations for declarative_ml models (tables; --json for scripts).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models = sub.add_parser("models", help="list or show registered models", parents=[common])
+    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    p = models_sub.add_parser("list", help="registered models, or one model's versions",
+                              parents=[common])
+    p.add_argument("name", nargs="?")
+    p.set_defaults(run=_command("models_list"))
+    p = models_sub.add_parser("show", help="one version: stage, run, metrics, decision",
+                              parents=[common])
+    p.add_argument("ref", metavar="MODEL_REF", help=MODEL_REF_HELP + " or NAME (latest)")
+    p.set_defaults(run=_command("models_show"))
+
+    p = sub.add_parser("metrics", help="metrics of a run or of a model version",
+                       parents=[common])
+    p.add_argument("target", metavar="RUN_ID|MODEL_REF")
+    p.set_defaults(run=_command("metrics"))
+
+    p = sub.add_parser("promote", help="move a version to staging or production",
+                       parents=[common],
+                       description="Checks the rules stored with the version's run against "
+                       "the current champion; --force --reason skips the check.")
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("--to", required=True, choices=["staging", "production"])
+    p.add_argument("--force", action="store_true", help="skip the rules (needs --reason)")
+    p.add_argument("--reason", help="why, for the audit trail")
+    p.set_defaults(run=_command("promote"))
+
+    p = sub.add_parser("archive", help="archive a version (drops its aliases)", parents=[common])
+    p.add_argument("name")
+    p.add_argument("version")
+    p.add_argument("--reason", help="why, for the audit trail")
+    p.set_defaults(run=_command("archive"))
+
+    p = sub.add_parser("rollback", help="give @production back to the previous holder",
+                       parents=[common])
+    p.add_argument("name")
+    p.add_argument("--reason", help="why, for the audit trail")
+    p.set_defaults(run=_command("rollback"))
+
+    p = sub.add_parser("history", help="the audit trail of a model", parents=[common])
+    p.add_argument("name")
+    p.set_defaults(run=_command("history"))
+
+    p = sub.add_parser("evaluate", help="score a registered model on a dataset",
+                       parents=[common],
+                       description="Scores MODEL_REF on every row of the dataset the overrides "
+                       "name (e.g. dataset=penguins), logs an evaluation run and prints its "
+                       "metrics beside the training test metrics.")
+    p.add_argument("ref", metavar="MODEL_REF", help=MODEL_REF_HELP)
+    p.add_argument("overrides", nargs="+", metavar="OVERRIDE", help="e.g. dataset=NAME")
+    p.set_defaults(run=_command("evaluate"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, run the subcommand, print errors on one line; returns the exit status."""
+    from declarative_ml.app import debug_enabled, quiet_mlflow
+    from declarative_ml.errors import DeclarativeMLError
+
+    args = build_parser().parse_args(argv)
+    quiet_mlflow()
+    try:
+        from mlflow import MlflowClient
+
+        from declarative_ml.tracking.store import check_reachable, resolve_tracking_uri
+
+        uri = resolve_tracking_uri(args.tracking_uri)
+        check_reachable(uri)
+        args.run(MlflowClient(tracking_uri=uri), args)
+    except DeclarativeMLError as exc:
+        if debug_enabled():
+            raise
+        console.error(str(exc))
+        return exc.exit_code
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        console.error(f"{type(exc).__name__}: {exc} (set DML_DEBUG=1 for the traceback)")
+        return 1
+    return 0
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

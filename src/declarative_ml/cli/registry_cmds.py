@@ -1,0 +1,174 @@
+"""``dml models``, ``metrics``, ``promote``, ``archive``, ``rollback``, ``history``."""
+
+from __future__ import annotations
+
+import re
+from argparse import Namespace
+from typing import Any
+
+from declarative_ml.cli.output import emit, table, when
+from declarative_ml.cli.refs import get_model, parse_ref, resolve
+from declarative_ml.errors import RegistryError, RuleError
+from declarative_ml.registry import audit
+from declarative_ml.registry.apply import find_champion, set_stage
+from declarative_ml.registry.lock import is_lock_model, registry_lock
+
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _version_row(version: Any, aliases: dict[str, str] | None = None) -> dict[str, Any]:
+    # search results carry no aliases; the registered model's alias map is authoritative
+    held = sorted(a for a, v in (aliases or {}).items() if str(v) == str(version.version)) \
+        if aliases is not None else sorted(version.aliases or [])
+    return {
+        "version": str(version.version),
+        "stage": version.tags.get("stage", "none"),
+        "aliases": ",".join(f"@{a}" for a in held),
+        "run_id": version.run_id,
+        "created": when(version.creation_timestamp),
+    }
+
+
+def models_list(client: Any, args: Namespace) -> None:
+    """Registered models, or the versions of one model."""
+    if args.name:
+        model = get_model(client, args.name)
+        versions = sorted(client.search_model_versions(f"name = '{args.name}'"),
+                          key=lambda v: int(v.version))
+        rows = [_version_row(v, dict(model.aliases or {})) for v in versions]
+        emit(rows, as_json=args.json,
+             text=table(rows, ["version", "stage", "aliases", "run_id", "created"]))
+        return
+    rows = []
+    for model in client.search_registered_models():
+        if is_lock_model(model.name):
+            continue
+        aliases = model.aliases or {}
+        rows.append({
+            "name": model.name,
+            "latest": max((int(v.version) for v in model.latest_versions), default=None),
+            "production": aliases.get("production"),
+            "staging": aliases.get("staging"),
+            "updated": when(model.last_updated_timestamp),
+        })
+    rows.sort(key=lambda r: r["name"])
+    emit(rows, as_json=args.json,
+         text=table(rows, ["name", "latest", "production", "staging", "updated"]))
+
+
+def models_show(client: Any, args: Namespace) -> None:
+    """One version: stage, aliases, run, source, tags, run metrics and the decision report."""
+    ref = parse_ref(args.ref)
+    version = resolve(client, ref)
+    run = client.get_run(version.run_id) if version.run_id else None
+    data = {**_version_row(version), "name": version.name, "source": version.source,
+            "tags": dict(version.tags), "metrics": dict(run.data.metrics) if run else {},
+            "description": version.description or ""}
+    lines = [f"{version.name} version {version.version}  stage={data['stage']}  "
+             f"aliases={data['aliases'] or '-'}",
+             f"run: {version.run_id}   created: {data['created']}",
+             f"source: {version.source}", ""]
+    lines += [f"  {k:28s} {v:.6g}" for k, v in sorted(data["metrics"].items())]
+    if data["description"]:
+        lines += ["", data["description"]]
+    emit(data, as_json=args.json, text="\n".join(lines))
+
+
+def metrics(client: Any, args: Namespace) -> None:
+    """The metrics of a run (by id) or of the run behind a model reference."""
+    if _RUN_ID.match(args.target):
+        run_id = args.target
+    else:
+        run_id = resolve(client, parse_ref(args.target)).run_id
+    from mlflow.exceptions import MlflowException
+
+    try:
+        values = client.get_run(run_id).data.metrics
+    except MlflowException:
+        raise RegistryError(f"no run '{run_id}' in this tracking store") from None
+    rows = [{"metric": k, "value": v} for k, v in sorted(values.items())]
+    emit(dict(sorted(values.items())), as_json=args.json, text=table(rows, ["metric", "value"]))
+
+
+def _rules_from_run(client: Any, run_id: str) -> dict[str, list[Any]]:
+    import tempfile
+
+    from omegaconf import OmegaConf
+
+    from declarative_ml.rules import parse_gates
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(run_id, "config/config.yaml", tmp)
+        cfg = OmegaConf.load(path)
+    return parse_gates(cfg.promotion, source=f"run {run_id} config/config.yaml: promotion")
+
+
+def promote(client: Any, args: Namespace) -> None:
+    """Move a version to staging or production after checking the rules (or ``--force``)."""
+    from declarative_ml.rules import evaluate_rules
+
+    if args.force and not args.reason:
+        raise RegistryError("promote --force needs --reason TEXT (it goes into the audit trail)")
+    get_model(client, args.name)
+    with registry_lock(client, args.name):
+        version = resolve(client, parse_ref(f"{args.name}/{args.version}"))
+        why = args.reason or f"manual promotion; {args.to} rules held"
+        rules = None
+        if not args.force:
+            gates = _rules_from_run(client, version.run_id)
+            champion = find_champion(client, args.name)
+            candidate = client.get_run(version.run_id).data.metrics
+            decision = evaluate_rules(gates, candidate, champion.metrics if champion else None)
+            if not decision.reached(args.to):
+                failed = [f"{g}: {o.text} ({o.left:.4g} vs {o.right:.4g})" if o.reason is None
+                          else f"{g}: {o.text} ({o.reason})"
+                          for g, r in decision.gates.items() for o in r.outcomes if not o.held]
+                raise RuleError(f"version {args.version} of '{args.name}' fails the {args.to} "
+                                f"rules: {'; '.join(failed)} (override: --force --reason TEXT)")
+            rules = decision.summary()
+        made = set_stage(client, args.name, str(version.version), args.to, why=why, rules=rules)
+    _print_transitions(made, args)
+
+
+def archive(client: Any, args: Namespace) -> None:
+    """Archive a version (it loses any alias it holds)."""
+    get_model(client, args.name)
+    with registry_lock(client, args.name):
+        made = set_stage(client, args.name, args.version, "archived",
+                         why=args.reason or "archived by hand")
+    _print_transitions(made, args)
+
+
+def rollback(client: Any, args: Namespace) -> None:
+    """Give ``@production`` back to the version that held it before the current one."""
+    get_model(client, args.name)
+    with registry_lock(client, args.name):
+        champion = find_champion(client, args.name)
+        holders = [t.version for t in audit.read(client, args.name) if t.to_stage == "production"]
+        current = champion.version if champion else None
+        earlier = [v for v in holders if v != current]
+        if not earlier:
+            raise RegistryError(f"model '{args.name}' has no earlier production version "
+                                f"to roll back to (current: {current or 'none'})")
+        target = earlier[-1]
+        made = set_stage(client, args.name, target, "production",
+                         why=args.reason or f"rollback from version {current}")
+    _print_transitions(made, args)
+
+
+def history(client: Any, args: Namespace) -> None:
+    """The audit trail of a model, oldest first."""
+    get_model(client, args.name)
+    entries = audit.read(client, args.name)
+    rows = [{"when": when(t.when_ms), "version": t.version, "from": t.from_stage,
+             "to": t.to_stage, "who": t.who, "why": t.why} for t in entries]
+    data = [t.__dict__ for t in entries]
+    emit(data, as_json=args.json,
+         text=table(rows, ["when", "version", "from", "to", "who", "why"]))
+
+
+def _print_transitions(made: list[audit.Transition], args: Namespace) -> None:
+    rows = [{"version": t.version, "from": t.from_stage, "to": t.to_stage, "why": t.why}
+            for t in made]
+    emit([t.__dict__ for t in made], as_json=args.json,
+         text=table(rows, ["version", "from", "to", "why"]))
