@@ -8,13 +8,13 @@ before any data is loaded. Pure declarations: no imports of ML frameworks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from omegaconf import II, MISSING
 
 
-class Task(str, Enum):
+class Task(StrEnum):
     """What the target is."""
 
     binary = "binary"
@@ -22,7 +22,7 @@ class Task(str, Enum):
     regression = "regression"
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     """Where a dataset's rows come from."""
 
     sklearn = "sklearn"
@@ -30,7 +30,7 @@ class Source(str, Enum):
     parquet = "parquet"
 
 
-class Family(str, Enum):
+class Family(StrEnum):
     """Which framework builds the estimator."""
 
     sklearn = "sklearn"

@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from declarative_ml.errors import RegistryError
@@ -76,10 +76,8 @@ def _break_if_stale(client: Any, lock_name: str, stale_s: float) -> str:
         return "released"
     since = int(tags.get("dml.lock.since_ms", "0") or 0)
     if time.time() * 1000 - since > stale_s * 1000:
-        try:
+        with suppress(MlflowException):
             client.delete_registered_model(lock_name)
-        except MlflowException:
-            pass
         return "broken"
     return f"held by {tags.get('dml.lock.owner', '?')} since {since}"
 
