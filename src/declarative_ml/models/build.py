@@ -83,8 +83,8 @@ def build_estimator(model: Any, task: str) -> Any:
 def _check_param_values(estimator: Any, path: str) -> None:
     """Let scikit-learn validate parameter values now, not at fit time after the run started."""
     validate = getattr(estimator, "_validate_params", None)
-    if validate is None:
-        return
+    if validate is None or not hasattr(estimator, "_parameter_constraints"):
+        return  # not a scikit-learn estimator with declared constraints (e.g. XGBoost)
     from sklearn.utils._param_validation import InvalidParameterError
 
     try:
