@@ -268,14 +268,21 @@ def test_unreachable_tracking_server_fails_fast(tmp_path: Path) -> None:
 
 
 def test_error_after_the_run_started_ends_it_failed(tmp_path: Path) -> None:
-    # sklearn checks parameter values only in fit, after the run is created.
+    # XGBoost checks its objective only in fit, after the run is created.
+    line = bad_input(tmp_path, "+model.params.objective=nope", "run.log_plots=false")
+    assert "nope" in line
+    runs = store_runs(tmp_path)
+    assert [r.info.status for r in runs] == ["FAILED"]
+    assert "nope" in runs[0].data.tags["dml.error"]
+
+
+def test_sklearn_param_values_fail_before_the_run_starts(tmp_path: Path) -> None:
     line = bad_input(
         tmp_path, "model=random_forest", "model.params.n_estimators=-1", "run.log_plots=false"
     )
+    assert line.startswith("error: model.params: sklearn.ensemble.RandomForestClassifier")
     assert "n_estimators" in line
-    runs = store_runs(tmp_path)
-    assert [r.info.status for r in runs] == ["FAILED"]
-    assert "n_estimators" in runs[0].data.tags["dml.error"]
+    assert store_runs(tmp_path) == []
 
 
 # tracebacks on request -------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from declarative_ml.registry.apply import Applied, apply_decision, find_champion
+from declarative_ml.registry.apply import Applied, Champion, apply_decision, find_champion
 from declarative_ml.registry.lock import RetryingClient, registry_lock
 from declarative_ml.rules import Decision, evaluate_rules
 
@@ -19,11 +19,23 @@ class Promotion:
     champion_version: str | None
 
 
+def champion_on_new_data(champion: Champion, model_name: str, new_data: Any, *,
+                         metrics: tuple[str, ...], task: str) -> dict[str, float]:
+    """The champion's run metrics, with ``new_data_*`` re-scored on the candidate's new data."""
+    from declarative_ml.scoring import score_logged_model
+
+    scores, _ = score_logged_model(f"models:/{model_name}/{champion.version}", new_data,
+                                   metrics=metrics, task=task)
+    return {**champion.metrics, **{f"new_data_{m}": v for m, v in scores.items()}}
+
+
 def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, run_id: str,
-                metrics: dict[str, float], model_uri: str) -> Promotion:
+                metrics: dict[str, float], model_uri: str, new_data: Any | None = None,
+                metric_names: tuple[str, ...] = (), task: str = "") -> Promotion:
     """Decide on a finished run's model and apply the decision.
 
-    The decision is stored on the run as ``promotion/decision.json`` and, when a
+    With ``new_data`` (a dataset config), the champion is re-scored on the same rows the
+    candidate's ``new_data_*`` metrics came from. The decision is stored on the run as ``promotion/decision.json`` and, when a
     version is created, as that version's markdown description.
     """
     client = RetryingClient(client)
@@ -32,7 +44,11 @@ def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, ru
     # Decide and apply under one lock: the champion compared against is the one replaced.
     with registry_lock(client, model_name):
         champion = find_champion(client, model_name)
-        decision = evaluate_rules(gates, metrics, champion.metrics if champion else None)
+        champion_metrics = champion.metrics if champion else None
+        if champion is not None and new_data is not None:
+            champion_metrics = champion_on_new_data(champion, model_name, new_data,
+                                                    metrics=metric_names, task=task)
+        decision = evaluate_rules(gates, metrics, champion_metrics)
         applied = apply_decision(client, decision, model_name=model_name, run_id=run_id,
                                  model_uri=source, model_id=model_id)
     record = {

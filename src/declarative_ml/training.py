@@ -150,6 +150,13 @@ def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Iterator[Any]:
         * 1000
         / cfg.run.latency_rows
     )
+    if plan.new_data is not None:
+        from declarative_ml.scoring import score_pipeline
+
+        frame, target = load_validated(plan.new_data, plan.task)
+        scores = score_pipeline(pipeline, frame, target=target, features=data.features,
+                                classes=data.classes, metrics=plan.metrics)
+        metrics.update({f"new_data_{m}": v for m, v in scores.items()})
     saved = None
     if cfg.run.log_model:
         saved = save_pipeline(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from argparse import Namespace
 from typing import Any
@@ -11,45 +10,13 @@ from declarative_ml.cli.output import emit, table
 from declarative_ml.cli.refs import parse_ref, resolve
 
 
-def score_model(model_uri: str, dataset_cfg: Any, metrics: tuple[str, ...],
-                task: str) -> tuple[dict[str, float], int]:
-    """Load a logged model without pickle, and score it on every row of a dataset.
-
-    Returns:
-        Metric values by name, and the number of rows scored.
-    """
-    import mlflow.pyfunc
-
-    from declarative_ml.metrics import compute_metrics
-    from declarative_ml.training import load_validated
-
-    frame, target = load_validated(dataset_cfg, task)
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"  # our models never need it
-    model = mlflow.pyfunc.load_model(model_uri)
-    X, y = frame.drop(columns=[target]), frame[target]
-    if task == "regression":
-        pred = model.predict(X).to_numpy(dtype=float)
-        return compute_metrics(metrics, y.to_numpy(dtype=float), pred, None), len(frame)
-    proba = model.predict(X, params={"predict_method": "predict_proba"})
-    classes = list(proba.columns)
-    index = {c: i for i, c in enumerate(classes)}
-    unknown = sorted({str(v) for v in y.unique()} - set(classes))
-    if unknown:
-        from declarative_ml.errors import DataValidationError
-
-        raise DataValidationError(f"dataset.target: classes {unknown} were never seen by the "
-                                  f"model (it knows {', '.join(classes)})")
-    encoded = y.astype(str).map(index).to_numpy()
-    values = proba.to_numpy()
-    return compute_metrics(metrics, encoded, values.argmax(axis=1), values), len(frame)
-
-
 def evaluate(client: Any, args: Namespace) -> None:
     """Score ``args.ref`` on the dataset the overrides name; log an evaluation run."""
     from omegaconf import OmegaConf
 
     from declarative_ml.config.compose import compose_config
     from declarative_ml.metrics import resolve_metrics
+    from declarative_ml.scoring import score_logged_model
     from declarative_ml.tracking.record import log_run_data
     from declarative_ml.tracking.store import get_or_create_experiment
 
@@ -60,8 +27,8 @@ def evaluate(client: Any, args: Namespace) -> None:
     cfg = compose_config(args.overrides)
     task = str(trained.dataset.task)
     metrics = resolve_metrics(list(trained.metrics) if trained.metrics else None, task)
-    values, rows = score_model(f"models:/{version.name}/{version.version}", cfg.dataset,
-                               metrics, task)
+    values, rows = score_logged_model(f"models:/{version.name}/{version.version}",
+                                      cfg.dataset, metrics=metrics, task=task)
     experiment_id = get_or_create_experiment(client, f"{cfg.dataset.name}-evaluation")
     run = client.create_run(experiment_id, tags={
         "dml.evaluation.model": f"{version.name}/{version.version}",

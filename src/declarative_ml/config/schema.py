@@ -78,6 +78,7 @@ class DatasetConfig:
     schema: Any = None
     preprocess: dict[str, ColumnGroupConfig] = field(default_factory=dict)
     read_options: dict[str, Any] = field(default_factory=dict)
+    where: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass

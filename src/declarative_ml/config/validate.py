@@ -25,6 +25,7 @@ class Plan:
     metrics: tuple[str, ...]
     estimator: str
     gates: dict[str, list[Any]] = field(default_factory=dict)
+    new_data: Any | None = None  # the dataset config named by promotion.new_data
 
 
 def _enum_value(value: Any) -> str:
@@ -56,9 +57,26 @@ def validate_config(cfg: DictConfig) -> Plan:
     estimator = resolve_estimator_path(cfg.model, task)
     if cfg.run.latency_rows < 1:
         raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
-    gates = check_promotion(cfg.promotion, metrics, task) if cfg.promotion.enabled else {}
+    new_data = None
+    gates: dict[str, list[Any]] = {}
+    if cfg.promotion.enabled:
+        if cfg.promotion.new_data:
+            new_data = _new_data_config(cfg.promotion.new_data, task)
+        gates = check_promotion(cfg.promotion, metrics, task, new_data=new_data is not None)
     return Plan(task=task, family=_enum_value(cfg.model.family), metrics=metrics,
-                estimator=estimator, gates=gates)
+                estimator=estimator, gates=gates, new_data=new_data)
+
+
+def _new_data_config(name: str, task: str) -> Any:
+    from declarative_ml.config.compose import compose_dataset
+
+    dataset = compose_dataset(name)
+    if _enum_value(dataset.task) != task:
+        raise ConfigError(f"promotion.new_data: dataset '{name}' is a {_enum_value(dataset.task)} "
+                          f"dataset, but the model is trained for {task}")
+    OmegaConf.resolve(dataset)
+    check_source(dataset)
+    return dataset
 
 
 def _promotion_source() -> str:
@@ -72,7 +90,8 @@ def _promotion_source() -> str:
     return "promotion"
 
 
-def check_promotion(promotion: Any, metrics: tuple[str, ...], task: str) -> dict[str, list[Any]]:
+def check_promotion(promotion: Any, metrics: tuple[str, ...], task: str, *,
+                    new_data: bool = False) -> dict[str, list[Any]]:
     """Parse the promotion gates and check every name against the metrics the run logs.
 
     Raises:
@@ -84,7 +103,8 @@ def check_promotion(promotion: Any, metrics: tuple[str, ...], task: str) -> dict
     source = _promotion_source()
     gates = parse_gates(promotion, source=source)
     try:
-        check_rule_names(gates, metric_names(metrics), source=source)
+        known = metric_names(metrics) + ([f"new_data_{m}" for m in metrics] if new_data else [])
+        check_rule_names(gates, known, source=source)
     except RuleError as exc:
         hint = {"binary": "default", "multiclass": "multiclass", "regression": "regression"}[task]
         raise RuleError(f"{exc} (rules for a {task} task: promotion={hint})") from None

@@ -87,6 +87,7 @@ def load_dataset(dataset: Any) -> Any:
             f"dataset.target: column '{target}' not found in {where}; "
             f"columns: {', '.join(map(str, frame.columns))}"
         )
+    frame = select_rows(frame, dataset.where, where=where)
     if dataset.features is not None:
         missing = [c for c in dataset.features if c not in frame.columns]
         if missing:
@@ -95,3 +96,25 @@ def load_dataset(dataset: Any) -> Any:
                 f"columns: {', '.join(map(str, frame.columns))}"
             )
     return frame
+
+
+def select_rows(frame: Any, conditions: Any, *, where: str) -> Any:
+    """Keep the rows whose value in each named column is one of the listed values.
+
+    A declarative filter (``dataset.where: {year: [2007, 2008]}``), never evaluated code.
+
+    Raises:
+        DataValidationError: for an unknown column, or when no row is left.
+    """
+    if not conditions:
+        return frame
+    for column, values in conditions.items():
+        if column not in frame.columns:
+            raise DataValidationError(
+                f"dataset.where: column '{column}' not found in {where}; "
+                f"columns: {', '.join(map(str, frame.columns))}"
+            )
+        frame = frame[frame[column].isin(list(values))]
+    if frame.empty:
+        raise DataValidationError(f"dataset.where: no rows of {where} match {dict(conditions)}")
+    return frame.reset_index(drop=True)
