@@ -34,9 +34,10 @@ def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, ru
                 metric_names: tuple[str, ...] = (), task: str = "") -> Promotion:
     """Decide on a finished run's model and apply the decision.
 
-    With ``new_data`` (a dataset config), the champion is re-scored on the same rows the
-    candidate's ``new_data_*`` metrics came from. The decision is stored on the run as ``promotion/decision.json`` and, when a
-    version is created, as that version's markdown description.
+    With ``new_data`` (a dataset config), the champion is re-scored on the same rows
+    the candidate's ``new_data_*`` metrics came from. The decision is stored on the run
+    as ``promotion/decision.json`` and, when a version is created, as that version's
+    markdown description.
     """
     client = RetryingClient(client)
     model_id = model_uri.removeprefix("models:/")

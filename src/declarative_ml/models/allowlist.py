@@ -44,7 +44,8 @@ def check_class_path(path: object, *, key: str, trusted_modules: Iterable[str] =
     allowed = (*ALLOWED_MODULES, *trusted_modules)
     if not any(_under(module, prefix) for prefix in allowed) or name.startswith("_"):
         raise ConfigError(
-            f"{key}: '{path}' is not allowed (not in the estimator allowlist): estimators must come from "
+            f"{key}: '{path}' is not allowed (not in the estimator allowlist): "
+            f"estimators must come from "
             f"{', '.join(ALLOWED_MODULES)} (opt in to your own module with "
             f"model.trusted_modules=[your_module])"
         )
