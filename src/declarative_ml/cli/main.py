@@ -30,12 +30,18 @@ def _command(name: str) -> Callable[[Any, argparse.Namespace], None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dml`` argument parser with every subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--tracking-uri", help="MLflow store (default: $MLFLOW_TRACKING_URI, "
-                        "else sqlite:///mlflow.db)")
-    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    def options(default: object) -> argparse.ArgumentParser:
+        shared = argparse.ArgumentParser(add_help=False)
+        shared.add_argument("--tracking-uri", default=default, help="MLflow store (default: "
+                            "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+        shared.add_argument("--json", action="store_true", default=default,
+                            help="print JSON instead of a table")
+        return shared
+
+    # Accepted before and after the command; a subcommand must not reset what came before.
+    common = options(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="dml", parents=[common],
+        prog="dml", parents=[options(None)],
         description="Registry operations for declarative_ml models (tables; --json for scripts).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -99,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from declarative_ml.errors import DeclarativeMLError
 
     args = build_parser().parse_args(argv)
+    args.json = bool(args.json)
     quiet_mlflow()
     try:
         from mlflow import MlflowClient
