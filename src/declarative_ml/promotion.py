@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from declarative_ml.registry.apply import Applied, Champion, apply_decision, find_champion
-from declarative_ml.registry.lock import RetryingClient, registry_lock
+from declarative_ml.registry.client import RegistryClient
+from declarative_ml.registry.lock import registry_lock
 from declarative_ml.rules import Decision, evaluate_rules
 
 
@@ -39,7 +40,7 @@ def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, ru
     as ``promotion/decision.json`` and, when a version is created, as that version's
     markdown description.
     """
-    client = RetryingClient(client)
+    client = RegistryClient(client)
     model_id = model_uri.removeprefix("models:/")
     source = client.get_logged_model(model_id).artifact_location
     # Decide and apply under one lock: the champion compared against is the one replaced.
@@ -51,7 +52,8 @@ def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, ru
                                                     metrics=metric_names, task=task)
         decision = evaluate_rules(gates, metrics, champion_metrics)
         applied = apply_decision(client, decision, model_name=model_name, run_id=run_id,
-                                 model_uri=source, model_id=model_id)
+                                 model_uri=source, model_id=model_id,
+                                 model_exists=champion is not None)
     record = {
         "model_name": model_name,
         "version": applied.version,

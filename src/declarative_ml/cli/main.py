@@ -114,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         uri = resolve_tracking_uri(args.tracking_uri)
         check_reachable(uri)
-        args.run(MlflowClient(tracking_uri=uri), args)
+        from declarative_ml.registry.client import RegistryClient
+
+        args.run(RegistryClient(MlflowClient(tracking_uri=uri)), args)
     except DeclarativeMLError as exc:
         if debug_enabled():
             raise

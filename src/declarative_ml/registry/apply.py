@@ -113,7 +113,8 @@ def set_stage(client: Any, model_name: str, version: str, stage: str, *, why: st
 
 
 def apply_decision(client: Any, decision: Any, *, model_name: str, run_id: str,
-                   model_uri: str, model_id: str | None = None) -> Applied:
+                   model_uri: str, model_id: str | None = None,
+                   model_exists: bool = False) -> Applied:
     """Register and stage a candidate as ``decision`` says; the only writer for new versions.
 
     Args:
@@ -123,13 +124,15 @@ def apply_decision(client: Any, decision: Any, *, model_name: str, run_id: str,
         run_id: the candidate's (finished) run.
         model_uri: the logged model's URI, the version's source.
         model_id: the logged model's id (MLflow 3).
+        model_exists: the registered model is known to exist (it has a champion).
 
     Returns:
         The :class:`Applied` changes (no version when the register gate failed).
     """
     if not decision.register:
         return Applied(model_name, None, "none")
-    _ensure_model(client, model_name)
+    if not model_exists:
+        _ensure_model(client, model_name)
     target = decision.target_stage
     description = decision.to_markdown(f"Promotion decision for run {run_id}")
     version = client.create_model_version(

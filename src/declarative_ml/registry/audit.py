@@ -45,13 +45,19 @@ def transition(version: str, from_stage: str, to_stage: str, *, why: str,
 
 
 def record(client: Any, model_name: str, entry: Transition) -> None:
-    """Append ``entry`` to the model's trail (a tag key that sorts by time)."""
-    key = f"{PREFIX}{entry.when_ms:013d}.{uuid.uuid4().hex[:8]}"
-    client.set_registered_model_tag(model_name, key, entry.to_json())
+    """Append ``entry`` to the trail: a tag on the version it concerns.
+
+    Keys sort by time (nanoseconds, then a random suffix), so reading every version's
+    tags gives the trail in order. Keeping the entries on versions, not on the
+    registered model, keeps reading the model cheap however long its history grows.
+    """
+    key = f"{PREFIX}{time.time_ns():019d}.{uuid.uuid4().hex[:6]}"
+    client.set_model_version_tag(model_name, entry.version, key, entry.to_json())
 
 
 def read(client: Any, model_name: str) -> list[Transition]:
-    """Every transition of ``model_name``, oldest first."""
-    tags = client.get_registered_model(model_name).tags
-    entries = [json.loads(v) for k, v in sorted(tags.items()) if k.startswith(PREFIX)]
-    return [Transition(**e) for e in entries]
+    """Every transition of ``model_name``'s versions, oldest first."""
+    entries = []
+    for version in client.search_model_versions(f"name = '{model_name}'"):
+        entries += [(k, v) for k, v in version.tags.items() if k.startswith(PREFIX)]
+    return [Transition(**json.loads(v)) for _, v in sorted(entries)]

@@ -64,6 +64,9 @@ def _try_acquire(client: Any, lock_name: str, token: str) -> bool:
     except MlflowException as exc:
         if "RESOURCE_ALREADY_EXISTS" in _code(exc) or "already exists" in str(exc).lower():
             return False
+        if "RESOURCE_DOES_NOT_EXIST" in _code(exc) or "not found" in str(exc).lower():
+            # MLflow hit the unique name, then looked the holder up after it released: contended.
+            return False
         raise
 
 
@@ -114,19 +117,3 @@ def registry_lock(client: Any, model_name: str, *, timeout_s: float = 120.0,
         except MlflowException:
             pass  # already broken as stale by someone else
 
-
-class RetryingClient:
-    """An MlflowClient whose calls are retried on transient lock conflicts (sqlite under load)."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._client, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return retrying(lambda: attr(*args, **kwargs))
-
-        return call
