@@ -20,19 +20,30 @@ class Promotion:
     champion_version: str | None
 
 
-def champion_on_new_data(champion: Champion, model_name: str, new_data: Any, *,
-                         metrics: tuple[str, ...], task: str) -> dict[str, float]:
+def champion_on_new_data(
+    champion: Champion, model_name: str, new_data: Any, *, metrics: tuple[str, ...], task: str
+) -> dict[str, float]:
     """The champion's run metrics, with ``new_data_*`` re-scored on the candidate's new data."""
     from declarative_ml.scoring import score_logged_model
 
-    scores, _ = score_logged_model(f"models:/{model_name}/{champion.version}", new_data,
-                                   metrics=metrics, task=task)
+    scores, _ = score_logged_model(
+        f"models:/{model_name}/{champion.version}", new_data, metrics=metrics, task=task
+    )
     return {**champion.metrics, **{f"new_data_{m}": v for m, v in scores.items()}}
 
 
-def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, run_id: str,
-                metrics: dict[str, float], model_uri: str, new_data: Any | None = None,
-                metric_names: tuple[str, ...] = (), task: str = "") -> Promotion:
+def promote_run(
+    client: Any,
+    *,
+    gates: dict[str, list[Any]],
+    model_name: str,
+    run_id: str,
+    metrics: dict[str, float],
+    model_uri: str,
+    new_data: Any | None = None,
+    metric_names: tuple[str, ...] = (),
+    task: str = "",
+) -> Promotion:
     """Decide on a finished run's model and apply the decision.
 
     With ``new_data`` (a dataset config), the champion is re-scored on the same rows
@@ -48,12 +59,19 @@ def promote_run(client: Any, *, gates: dict[str, list[Any]], model_name: str, ru
         champion = find_champion(client, model_name)
         champion_metrics = champion.metrics if champion else None
         if champion is not None and new_data is not None:
-            champion_metrics = champion_on_new_data(champion, model_name, new_data,
-                                                    metrics=metric_names, task=task)
+            champion_metrics = champion_on_new_data(
+                champion, model_name, new_data, metrics=metric_names, task=task
+            )
         decision = evaluate_rules(gates, metrics, champion_metrics)
-        applied = apply_decision(client, decision, model_name=model_name, run_id=run_id,
-                                 model_uri=source, model_id=model_id,
-                                 model_exists=champion is not None)
+        applied = apply_decision(
+            client,
+            decision,
+            model_name=model_name,
+            run_id=run_id,
+            model_uri=source,
+            model_id=model_id,
+            model_exists=champion is not None,
+        )
     record = {
         "model_name": model_name,
         "version": applied.version,
@@ -75,8 +93,10 @@ def describe(promotion: Promotion) -> list[str]:
     if applied.version is None:
         head = f"not registered: {promotion.decision.summary()}"
     else:
-        head = (f"{applied.model_name} version {applied.version} -> {applied.stage} "
-                f"(champion before: {promotion.champion_version or 'none'})")
+        head = (
+            f"{applied.model_name} version {applied.version} -> {applied.stage} "
+            f"(champion before: {promotion.champion_version or 'none'})"
+        )
     lines = [head]
     for name, gate in promotion.decision.gates.items():
         failed = [o for o in gate.outcomes if not o.held]

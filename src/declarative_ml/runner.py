@@ -72,10 +72,24 @@ def train(
     if plan.gates and run.model_uri:  # only a FINISHED run's model is ever registered
         from declarative_ml.promotion import promote_run
 
-        promotion = promote_run(tracker.client, gates=plan.gates,
-                                model_name=cfg.promotion.model_name, run_id=run.run_id,
-                                metrics=run.metrics, model_uri=run.model_uri,
-                                new_data=plan.new_data, metric_names=plan.metrics,
-                                task=plan.task)
-    return RunResult(run.run_id, tracker.experiment_id, tracker.uri, run.metrics,
-                     run.model_uri, plan, run.artifacts, promotion)
+        promotion = promote_run(
+            tracker.client,
+            gates=plan.gates,
+            model_name=cfg.promotion.model_name,
+            run_id=run.run_id,
+            metrics=run.metrics,
+            model_uri=run.model_uri,
+            new_data=plan.new_data,
+            metric_names=plan.metrics,
+            task=plan.task,
+        )
+    return RunResult(
+        run.run_id,
+        tracker.experiment_id,
+        tracker.uri,
+        run.metrics,
+        run.model_uri,
+        plan,
+        run.artifacts,
+        promotion,
+    )

@@ -29,19 +29,32 @@ def encode_labels(y: Any, classes: list[Any]) -> Any:
     return y.astype(str).map(index).to_numpy()
 
 
-def score_pipeline(pipeline: Any, frame: Any, *, target: str, features: list[str],
-                   classes: list[Any] | None, metrics: tuple[str, ...]) -> dict[str, float]:
+def score_pipeline(
+    pipeline: Any,
+    frame: Any,
+    *,
+    target: str,
+    features: list[str],
+    classes: list[Any] | None,
+    metrics: tuple[str, ...],
+) -> dict[str, float]:
     """Metrics of a fitted in-memory pipeline on every row of ``frame``."""
     X = frame[features]
     if classes is None:
-        return compute_metrics(metrics, frame[target].to_numpy(dtype=float),
-                               pipeline.predict(X), None)
-    return compute_metrics(metrics, encode_labels(frame[target], classes), pipeline.predict(X),
-                           pipeline.predict_proba(X))
+        return compute_metrics(
+            metrics, frame[target].to_numpy(dtype=float), pipeline.predict(X), None
+        )
+    return compute_metrics(
+        metrics,
+        encode_labels(frame[target], classes),
+        pipeline.predict(X),
+        pipeline.predict_proba(X),
+    )
 
 
-def score_logged_model(model_uri: str, dataset: Any, *, metrics: tuple[str, ...],
-                       task: str) -> tuple[dict[str, float], int]:
+def score_logged_model(
+    model_uri: str, dataset: Any, *, metrics: tuple[str, ...], task: str
+) -> tuple[dict[str, float], int]:
     """Load a logged model (no pickle) and score it on every row of a declared dataset.
 
     Returns:
@@ -58,8 +71,7 @@ def score_logged_model(model_uri: str, dataset: Any, *, metrics: tuple[str, ...]
     X = frame[schema.input_names()] if schema is not None else frame.drop(columns=[target])
     if task == "regression":
         pred = model.predict(X).to_numpy(dtype=float)
-        return compute_metrics(metrics, frame[target].to_numpy(dtype=float), pred,
-                               None), len(frame)
+        return compute_metrics(metrics, frame[target].to_numpy(dtype=float), pred, None), len(frame)
     proba = model.predict(X, params={"predict_method": "predict_proba"})
     encoded = encode_labels(frame[target], list(proba.columns))
     values = proba.to_numpy()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from declarative_ml import console
 from declarative_ml.tracking.store import redact_uri
 
@@ -13,7 +15,7 @@ def ui_command(uri: str) -> str:
     return f"mlflow ui --backend-store-uri {redact_uri(uri)}"
 
 
-def print_summary(result) -> None:  # type: ignore[no-untyped-def]
+def print_summary(result: Any) -> None:
     """Run id, headline metrics, costs, and how to look at the run."""
     metrics = result.metrics
     test = [f"test_{m}" for m in result.plan.metrics]

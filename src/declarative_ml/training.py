@@ -8,7 +8,7 @@ picklable result; large outputs (model files, plots) are written to ``workdir``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,7 @@ def evaluate(
     return values, predictions
 
 
-def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Iterator[Any]:
+def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None, None]:
     """Yield :class:`PreparedData`, then :class:`Trained`, then :class:`Plotted`.
 
     Args:
@@ -154,8 +154,14 @@ def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Iterator[Any]:
         from declarative_ml.scoring import score_pipeline
 
         frame, target = load_validated(plan.new_data, plan.task)
-        scores = score_pipeline(pipeline, frame, target=target, features=data.features,
-                                classes=data.classes, metrics=plan.metrics)
+        scores = score_pipeline(
+            pipeline,
+            frame,
+            target=target,
+            features=data.features,
+            classes=data.classes,
+            metrics=plan.metrics,
+        )
         metrics.update({f"new_data_{m}": v for m, v in scores.items()})
     saved = None
     if cfg.run.log_model:

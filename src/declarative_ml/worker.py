@@ -13,7 +13,7 @@ import logging
 import multiprocessing
 import os
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from declarative_ml.errors import DeclarativeMLError
@@ -61,7 +61,9 @@ class Stages:
     they can be pickled.
     """
 
-    def __init__(self, stages: Callable[..., Iterator[Any]], *args: Any, isolate: bool) -> None:
+    def __init__(
+        self, stages: Callable[..., Generator[Any, None, None]], *args: Any, isolate: bool
+    ) -> None:
         self._process = None
         if isolate and "fork" in multiprocessing.get_all_start_methods() and os.name == "posix":
             ctx = multiprocessing.get_context("fork")

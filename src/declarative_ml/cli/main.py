@@ -30,41 +30,52 @@ def _command(name: str) -> Callable[[Any, argparse.Namespace], None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dml`` argument parser with every subcommand."""
+
     def options(default: object) -> argparse.ArgumentParser:
         shared = argparse.ArgumentParser(add_help=False)
-        shared.add_argument("--tracking-uri", default=default, help="MLflow store (default: "
-                            "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
-        shared.add_argument("--json", action="store_true", default=default,
-                            help="print JSON instead of a table")
+        shared.add_argument(
+            "--tracking-uri",
+            default=default,
+            help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+        )
+        shared.add_argument(
+            "--json", action="store_true", default=default, help="print JSON instead of a table"
+        )
         return shared
 
     # Accepted before and after the command; a subcommand must not reset what came before.
     common = options(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="dml", parents=[options(None)],
-        description="Registry operations for declarative_ml models (tables; --json for scripts).")
+        prog="dml",
+        parents=[options(None)],
+        description="Registry operations for declarative_ml models (tables; --json for scripts).",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     models = sub.add_parser("models", help="list or show registered models", parents=[common])
     models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
-    p = models_sub.add_parser("list", help="registered models, or one model's versions",
-                              parents=[common])
+    p = models_sub.add_parser(
+        "list", help="registered models, or one model's versions", parents=[common]
+    )
     p.add_argument("name", nargs="?")
     p.set_defaults(run=_command("models_list"))
-    p = models_sub.add_parser("show", help="one version: stage, run, metrics, decision",
-                              parents=[common])
+    p = models_sub.add_parser(
+        "show", help="one version: stage, run, metrics, decision", parents=[common]
+    )
     p.add_argument("ref", metavar="MODEL_REF", help=MODEL_REF_HELP + " or NAME (latest)")
     p.set_defaults(run=_command("models_show"))
 
-    p = sub.add_parser("metrics", help="metrics of a run or of a model version",
-                       parents=[common])
+    p = sub.add_parser("metrics", help="metrics of a run or of a model version", parents=[common])
     p.add_argument("target", metavar="RUN_ID|MODEL_REF")
     p.set_defaults(run=_command("metrics"))
 
-    p = sub.add_parser("promote", help="move a version to staging or production",
-                       parents=[common],
-                       description="Checks the rules stored with the version's run against "
-                       "the current champion; --force --reason skips the check.")
+    p = sub.add_parser(
+        "promote",
+        help="move a version to staging or production",
+        parents=[common],
+        description="Checks the rules stored with the version's run against "
+        "the current champion; --force --reason skips the check.",
+    )
     p.add_argument("name")
     p.add_argument("version")
     p.add_argument("--to", required=True, choices=["staging", "production"])
@@ -78,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="why, for the audit trail")
     p.set_defaults(run=_command("archive"))
 
-    p = sub.add_parser("rollback", help="give @production back to the previous holder",
-                       parents=[common])
+    p = sub.add_parser(
+        "rollback", help="give @production back to the previous holder", parents=[common]
+    )
     p.add_argument("name")
     p.add_argument("--reason", help="why, for the audit trail")
     p.set_defaults(run=_command("rollback"))
@@ -88,11 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(run=_command("history"))
 
-    p = sub.add_parser("evaluate", help="score a registered model on a dataset",
-                       parents=[common],
-                       description="Scores MODEL_REF on every row of the dataset the overrides "
-                       "name (e.g. dataset=penguins), logs an evaluation run and prints its "
-                       "metrics beside the training test metrics.")
+    p = sub.add_parser(
+        "evaluate",
+        help="score a registered model on a dataset",
+        parents=[common],
+        description="Scores MODEL_REF on every row of the dataset the overrides "
+        "name (e.g. dataset=penguins), logs an evaluation run and prints its "
+        "metrics beside the training test metrics.",
+    )
     p.add_argument("ref", metavar="MODEL_REF", help=MODEL_REF_HELP)
     p.add_argument("overrides", nargs="+", metavar="OVERRIDE", help="e.g. dataset=NAME")
     p.set_defaults(run=_command("evaluate"))

@@ -56,10 +56,13 @@ def resolve(client: Any, ref: ModelRef) -> Any:
     except MlflowException:
         if ref.alias:
             known = ", ".join(f"@{a}" for a in sorted(model.aliases)) or "none"
-            raise RegistryError(f"model '{ref.name}' has no alias @{ref.alias}; "
-                                f"aliases: {known}") from None
-        raise RegistryError(f"model '{ref.name}' has no version {ref.version}; "
-                            f"versions: {versions_text(client, ref.name)}") from None
+            raise RegistryError(
+                f"model '{ref.name}' has no alias @{ref.alias}; aliases: {known}"
+            ) from None
+        raise RegistryError(
+            f"model '{ref.name}' has no version {ref.version}; "
+            f"versions: {versions_text(client, ref.name)}"
+        ) from None
     versions = client.search_model_versions(f"name = '{ref.name}'")
     if not versions:
         raise RegistryError(f"model '{ref.name}' has no versions")
@@ -79,10 +82,12 @@ def get_model(client: Any, name: str) -> Any:
     try:
         return client.get_registered_model(name)
     except MlflowException:
-        names = sorted(m.name for m in client.search_registered_models()
-                       if not is_lock_model(m.name))
-        raise RegistryError(f"no registered model '{name}'; registered: "
-                            f"{', '.join(names) or 'none'}") from None
+        names = sorted(
+            m.name for m in client.search_registered_models() if not is_lock_model(m.name)
+        )
+        raise RegistryError(
+            f"no registered model '{name}'; registered: {', '.join(names) or 'none'}"
+        ) from None
 
 
 def versions_text(client: Any, name: str) -> str:

@@ -18,8 +18,11 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 def _version_row(version: Any, aliases: dict[str, str] | None = None) -> dict[str, Any]:
     # search results carry no aliases; the registered model's alias map is authoritative
-    held = sorted(a for a, v in (aliases or {}).items() if str(v) == str(version.version)) \
-        if aliases is not None else sorted(version.aliases or [])
+    held = (
+        sorted(a for a, v in (aliases or {}).items() if str(v) == str(version.version))
+        if aliases is not None
+        else sorted(version.aliases or [])
+    )
     return {
         "version": str(version.version),
         "stage": version.tags.get("stage", "none"),
@@ -33,27 +36,36 @@ def models_list(client: Any, args: Namespace) -> None:
     """Registered models, or the versions of one model."""
     if args.name:
         model = get_model(client, args.name)
-        versions = sorted(client.search_model_versions(f"name = '{args.name}'"),
-                          key=lambda v: int(v.version))
+        versions = sorted(
+            client.search_model_versions(f"name = '{args.name}'"), key=lambda v: int(v.version)
+        )
         rows = [_version_row(v, dict(model.aliases or {})) for v in versions]
-        emit(rows, as_json=args.json,
-             text=table(rows, ["version", "stage", "aliases", "run_id", "created"]))
+        emit(
+            rows,
+            as_json=args.json,
+            text=table(rows, ["version", "stage", "aliases", "run_id", "created"]),
+        )
         return
     rows = []
     for model in client.search_registered_models():
         if is_lock_model(model.name):
             continue
         aliases = model.aliases or {}
-        rows.append({
-            "name": model.name,
-            "latest": max((int(v.version) for v in model.latest_versions), default=None),
-            "production": aliases.get("production"),
-            "staging": aliases.get("staging"),
-            "updated": when(model.last_updated_timestamp),
-        })
+        rows.append(
+            {
+                "name": model.name,
+                "latest": max((int(v.version) for v in model.latest_versions), default=None),
+                "production": aliases.get("production"),
+                "staging": aliases.get("staging"),
+                "updated": when(model.last_updated_timestamp),
+            }
+        )
     rows.sort(key=lambda r: r["name"])
-    emit(rows, as_json=args.json,
-         text=table(rows, ["name", "latest", "production", "staging", "updated"]))
+    emit(
+        rows,
+        as_json=args.json,
+        text=table(rows, ["name", "latest", "production", "staging", "updated"]),
+    )
 
 
 def models_show(client: Any, args: Namespace) -> None:
@@ -61,13 +73,21 @@ def models_show(client: Any, args: Namespace) -> None:
     ref = parse_ref(args.ref)
     version = resolve(client, ref)
     run = client.get_run(version.run_id) if version.run_id else None
-    data = {**_version_row(version), "name": version.name, "source": version.source,
-            "tags": dict(version.tags), "metrics": dict(run.data.metrics) if run else {},
-            "description": version.description or ""}
-    lines = [f"{version.name} version {version.version}  stage={data['stage']}  "
-             f"aliases={data['aliases'] or '-'}",
-             f"run: {version.run_id}   created: {data['created']}",
-             f"source: {version.source}", ""]
+    data = {
+        **_version_row(version),
+        "name": version.name,
+        "source": version.source,
+        "tags": dict(version.tags),
+        "metrics": dict(run.data.metrics) if run else {},
+        "description": version.description or "",
+    }
+    lines = [
+        f"{version.name} version {version.version}  stage={data['stage']}  "
+        f"aliases={data['aliases'] or '-'}",
+        f"run: {version.run_id}   created: {data['created']}",
+        f"source: {version.source}",
+        "",
+    ]
     lines += [f"  {k:28s} {v:.6g}" for k, v in sorted(data["metrics"].items())]
     if data["description"]:
         lines += ["", data["description"]]
@@ -120,11 +140,18 @@ def promote(client: Any, args: Namespace) -> None:
             candidate = client.get_run(version.run_id).data.metrics
             decision = evaluate_rules(gates, candidate, champion.metrics if champion else None)
             if not decision.reached(args.to):
-                failed = [f"{g}: {o.text} ({o.left:.4g} vs {o.right:.4g})" if o.reason is None
-                          else f"{g}: {o.text} ({o.reason})"
-                          for g, r in decision.gates.items() for o in r.outcomes if not o.held]
-                raise RuleError(f"version {args.version} of '{args.name}' fails the {args.to} "
-                                f"rules: {'; '.join(failed)} (override: --force --reason TEXT)")
+                failed = [
+                    f"{g}: {o.text} ({o.left:.4g} vs {o.right:.4g})"
+                    if o.reason is None
+                    else f"{g}: {o.text} ({o.reason})"
+                    for g, r in decision.gates.items()
+                    for o in r.outcomes
+                    if not o.held
+                ]
+                raise RuleError(
+                    f"version {args.version} of '{args.name}' fails the {args.to} "
+                    f"rules: {'; '.join(failed)} (override: --force --reason TEXT)"
+                )
             rules = decision.summary()
         made = set_stage(client, args.name, str(version.version), args.to, why=why, rules=rules)
     _print_transitions(made, args)
@@ -134,8 +161,9 @@ def archive(client: Any, args: Namespace) -> None:
     """Archive a version (it loses any alias it holds)."""
     get_model(client, args.name)
     with registry_lock(client, args.name):
-        made = set_stage(client, args.name, args.version, "archived",
-                         why=args.reason or "archived by hand")
+        made = set_stage(
+            client, args.name, args.version, "archived", why=args.reason or "archived by hand"
+        )
     _print_transitions(made, args)
 
 
@@ -148,11 +176,18 @@ def rollback(client: Any, args: Namespace) -> None:
         current = champion.version if champion else None
         earlier = [v for v in holders if v != current]
         if not earlier:
-            raise RegistryError(f"model '{args.name}' has no earlier production version "
-                                f"to roll back to (current: {current or 'none'})")
+            raise RegistryError(
+                f"model '{args.name}' has no earlier production version "
+                f"to roll back to (current: {current or 'none'})"
+            )
         target = earlier[-1]
-        made = set_stage(client, args.name, target, "production",
-                         why=args.reason or f"rollback from version {current}")
+        made = set_stage(
+            client,
+            args.name,
+            target,
+            "production",
+            why=args.reason or f"rollback from version {current}",
+        )
     _print_transitions(made, args)
 
 
@@ -160,15 +195,27 @@ def history(client: Any, args: Namespace) -> None:
     """The audit trail of a model, oldest first."""
     get_model(client, args.name)
     entries = audit.read(client, args.name)
-    rows = [{"when": when(t.when_ms), "version": t.version, "from": t.from_stage,
-             "to": t.to_stage, "who": t.who, "why": t.why} for t in entries]
+    rows = [
+        {
+            "when": when(t.when_ms),
+            "version": t.version,
+            "from": t.from_stage,
+            "to": t.to_stage,
+            "who": t.who,
+            "why": t.why,
+        }
+        for t in entries
+    ]
     data = [t.__dict__ for t in entries]
-    emit(data, as_json=args.json,
-         text=table(rows, ["when", "version", "from", "to", "who", "why"]))
+    emit(data, as_json=args.json, text=table(rows, ["when", "version", "from", "to", "who", "why"]))
 
 
 def _print_transitions(made: list[audit.Transition], args: Namespace) -> None:
-    rows = [{"version": t.version, "from": t.from_stage, "to": t.to_stage, "why": t.why}
-            for t in made]
-    emit([t.__dict__ for t in made], as_json=args.json,
-         text=table(rows, ["version", "from", "to", "why"]))
+    rows = [
+        {"version": t.version, "from": t.from_stage, "to": t.to_stage, "why": t.why} for t in made
+    ]
+    emit(
+        [t.__dict__ for t in made],
+        as_json=args.json,
+        text=table(rows, ["version", "from", "to", "why"]),
+    )

@@ -63,8 +63,14 @@ def validate_config(cfg: DictConfig) -> Plan:
         if cfg.promotion.new_data:
             new_data = _new_data_config(cfg.promotion.new_data, task)
         gates = check_promotion(cfg.promotion, metrics, task, new_data=new_data is not None)
-    return Plan(task=task, family=_enum_value(cfg.model.family), metrics=metrics,
-                estimator=estimator, gates=gates, new_data=new_data)
+    return Plan(
+        task=task,
+        family=_enum_value(cfg.model.family),
+        metrics=metrics,
+        estimator=estimator,
+        gates=gates,
+        new_data=new_data,
+    )
 
 
 def _new_data_config(name: str, task: str) -> Any:
@@ -72,8 +78,10 @@ def _new_data_config(name: str, task: str) -> Any:
 
     dataset = compose_dataset(name)
     if _enum_value(dataset.task) != task:
-        raise ConfigError(f"promotion.new_data: dataset '{name}' is a {_enum_value(dataset.task)} "
-                          f"dataset, but the model is trained for {task}")
+        raise ConfigError(
+            f"promotion.new_data: dataset '{name}' is a {_enum_value(dataset.task)} "
+            f"dataset, but the model is trained for {task}"
+        )
     OmegaConf.resolve(dataset)
     check_source(dataset)
     return dataset
@@ -90,8 +98,9 @@ def _promotion_source() -> str:
     return "promotion"
 
 
-def check_promotion(promotion: Any, metrics: tuple[str, ...], task: str, *,
-                    new_data: bool = False) -> dict[str, list[Any]]:
+def check_promotion(
+    promotion: Any, metrics: tuple[str, ...], task: str, *, new_data: bool = False
+) -> dict[str, list[Any]]:
     """Parse the promotion gates and check every name against the metrics the run logs.
 
     Raises:

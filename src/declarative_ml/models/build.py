@@ -35,8 +35,9 @@ def resolve_estimator_path(model: Any, task: str) -> str:
         if unknown:
             raise ConfigError(f"{key}: unknown task kind(s) {unknown}; use {', '.join(KINDS)}")
         for other in estimator:  # every entry is checked, not only the one this task uses
-            check_class_path(estimator[other], key=f"{key}.{other}",
-                             trusted_modules=model.trusted_modules)
+            check_class_path(
+                estimator[other], key=f"{key}.{other}", trusted_modules=model.trusted_modules
+            )
         if kind not in estimator:
             raise ConfigError(
                 f"{key}: model '{model.name}' has no {kind} estimator "

@@ -62,16 +62,20 @@ def _ensure_model(client: Any, model_name: str) -> None:
     from mlflow.exceptions import MlflowException
 
     try:
-        client.create_registered_model(model_name, description="Managed by declarative_ml "
-                                       "promotion rules; see the dml.audit.* tags.")
+        client.create_registered_model(
+            model_name,
+            description="Managed by declarative_ml promotion rules; see the dml.audit.* tags.",
+        )
     except MlflowException as exc:
-        if "RESOURCE_ALREADY_EXISTS" not in str(getattr(exc, "error_code", "")) and \
-                "already exists" not in str(exc):
+        if "RESOURCE_ALREADY_EXISTS" not in str(
+            getattr(exc, "error_code", "")
+        ) and "already exists" not in str(exc):
             raise
 
 
-def set_stage(client: Any, model_name: str, version: str, stage: str, *, why: str,
-              rules: str | None = None) -> list[audit.Transition]:
+def set_stage(
+    client: Any, model_name: str, version: str, stage: str, *, why: str, rules: str | None = None
+) -> list[audit.Transition]:
     """Move ``version`` to ``stage``, keeping aliases, ``stage`` tags and the trail consistent.
 
     Moving to staging or production takes that alias from its previous holder, which
@@ -98,23 +102,37 @@ def set_stage(client: Any, model_name: str, version: str, stage: str, *, why: st
         client.set_registered_model_alias(model_name, stage, str(version))
         if previous is not None and str(previous.version) != str(version):
             client.set_model_version_tag(model_name, previous.version, "stage", "archived")
-            made.append(audit.transition(previous.version, stage, "archived",
-                                         why=f"replaced at @{stage} by version {version}",
-                                         run_id=previous.run_id))
+            made.append(
+                audit.transition(
+                    previous.version,
+                    stage,
+                    "archived",
+                    why=f"replaced at @{stage} by version {version}",
+                    run_id=previous.run_id,
+                )
+            )
     for alias in getattr(current, "aliases", []) or []:
         if alias in ALIASES and alias != stage:
             client.delete_registered_model_alias(model_name, alias)
     client.set_model_version_tag(model_name, version, "stage", stage)
-    made.append(audit.transition(version, before, stage, why=why, run_id=current.run_id,
-                                 rules=rules))
+    made.append(
+        audit.transition(version, before, stage, why=why, run_id=current.run_id, rules=rules)
+    )
     for entry in made:
         audit.record(client, model_name, entry)
     return made
 
 
-def apply_decision(client: Any, decision: Any, *, model_name: str, run_id: str,
-                   model_uri: str, model_id: str | None = None,
-                   model_exists: bool = False) -> Applied:
+def apply_decision(
+    client: Any,
+    decision: Any,
+    *,
+    model_name: str,
+    run_id: str,
+    model_uri: str,
+    model_id: str | None = None,
+    model_exists: bool = False,
+) -> Applied:
     """Register and stage a candidate as ``decision`` says; the only writer for new versions.
 
     Args:
@@ -136,13 +154,31 @@ def apply_decision(client: Any, decision: Any, *, model_name: str, run_id: str,
     target = decision.target_stage
     description = decision.to_markdown(f"Promotion decision for run {run_id}")
     version = client.create_model_version(
-        model_name, model_uri, run_id=run_id, model_id=model_id,
-        tags={"stage": "none", "dml.decision": target}, description=description,
+        model_name,
+        model_uri,
+        run_id=run_id,
+        model_id=model_id,
+        tags={"stage": "none", "dml.decision": target},
+        description=description,
     )
-    made = [audit.transition(version.version, "-", "none", why="register gate held",
-                             run_id=run_id, rules=decision.summary())]
+    made = [
+        audit.transition(
+            version.version,
+            "-",
+            "none",
+            why="register gate held",
+            run_id=run_id,
+            rules=decision.summary(),
+        )
+    ]
     audit.record(client, model_name, made[0])
     if target != "none":
-        made += set_stage(client, model_name, str(version.version), target,
-                          why=f"{target} gate held", rules=decision.summary())
+        made += set_stage(
+            client,
+            model_name,
+            str(version.version),
+            target,
+            why=f"{target} gate held",
+            rules=decision.summary(),
+        )
     return Applied(model_name, str(version.version), target, made)

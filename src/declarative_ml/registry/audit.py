@@ -37,11 +37,19 @@ def actor() -> str:
     return os.environ.get("DML_ACTOR") or f"{getpass.getuser()}@{socket.gethostname()}"
 
 
-def transition(version: str, from_stage: str, to_stage: str, *, why: str,
-               run_id: str | None = None, rules: str | None = None) -> Transition:
+def transition(
+    version: str,
+    from_stage: str,
+    to_stage: str,
+    *,
+    why: str,
+    run_id: str | None = None,
+    rules: str | None = None,
+) -> Transition:
     """A transition made now by :func:`actor`."""
-    return Transition(str(version), from_stage, to_stage, actor(), int(time.time() * 1000), why,
-                      run_id, rules)
+    return Transition(
+        str(version), from_stage, to_stage, actor(), int(time.time() * 1000), why, run_id, rules
+    )
 
 
 def record(client: Any, model_name: str, entry: Transition) -> None:

@@ -14,13 +14,15 @@ from typing import Any
 from declarative_ml.registry.lock import retrying
 
 # Registry calls whose MlflowClient wrappers load the full registered model first.
-DIRECT = frozenset({
-    "set_model_version_tag",
-    "set_registered_model_alias",
-    "delete_registered_model_alias",
-    "create_model_version",
-    "update_model_version",
-})
+DIRECT = frozenset(
+    {
+        "set_model_version_tag",
+        "set_registered_model_alias",
+        "delete_registered_model_alias",
+        "create_model_version",
+        "update_model_version",
+    }
+)
 
 
 class RegistryClient:

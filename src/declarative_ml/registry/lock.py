@@ -54,12 +54,17 @@ def _try_acquire(client: Any, lock_name: str, token: str) -> bool:
     from mlflow.exceptions import MlflowException
 
     try:
-        retrying(lambda: client.create_registered_model(
-            lock_name,
-            tags={"dml.lock.token": token, "dml.lock.owner": audit.actor(),
-                  "dml.lock.since_ms": str(int(time.time() * 1000))},
-            description="declarative_ml: held while a promotion decision is made and applied",
-        ))
+        retrying(
+            lambda: client.create_registered_model(
+                lock_name,
+                tags={
+                    "dml.lock.token": token,
+                    "dml.lock.owner": audit.actor(),
+                    "dml.lock.since_ms": str(int(time.time() * 1000)),
+                },
+                description="declarative_ml: held while a promotion decision is made and applied",
+            )
+        )
         return True
     except MlflowException as exc:
         if "RESOURCE_ALREADY_EXISTS" in _code(exc) or "already exists" in str(exc).lower():
@@ -86,8 +91,9 @@ def _break_if_stale(client: Any, lock_name: str, stale_s: float) -> str:
 
 
 @contextmanager
-def registry_lock(client: Any, model_name: str, *, timeout_s: float = 120.0,
-                  stale_s: float = 600.0) -> Iterator[None]:
+def registry_lock(
+    client: Any, model_name: str, *, timeout_s: float = 120.0, stale_s: float = 600.0
+) -> Iterator[None]:
     """Hold the promotion lock of ``model_name`` for the duration of the block.
 
     Raises:
@@ -116,4 +122,3 @@ def registry_lock(client: Any, model_name: str, *, timeout_s: float = 120.0,
                 retrying(lambda: client.delete_registered_model(lock_name))
         except MlflowException:
             pass  # already broken as stale by someone else
-

@@ -107,7 +107,7 @@ def log_split_inputs(
     digests: Mapping[str, str],
 ) -> None:
     """Record each split as an MLflow dataset input, tagged with its context (train/val/test)."""
-    import mlflow.data
+    from mlflow.data.pandas_dataset import from_pandas
     from mlflow.entities import DatasetInput, InputTag
 
     with warnings.catch_warnings():
@@ -117,7 +117,7 @@ def log_split_inputs(
     inputs = []
     for split_name, split in splits.items():
         frame = split.X.assign(**{target: split.y})
-        dataset = mlflow.data.from_pandas(
+        dataset = from_pandas(
             frame,
             source=dataset_source,
             targets=target,
