@@ -1,6 +1,6 @@
 """``python -m declarative_ml``."""
 
-from declarative_ml.app import main
+from declarative_ml.app import exit_without_teardown, main
 
 if __name__ == "__main__":
-    main()
+    exit_without_teardown(main)

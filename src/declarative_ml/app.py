@@ -10,8 +10,9 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import hydra
 from omegaconf import DictConfig
@@ -127,3 +128,30 @@ def main() -> None:
 
             console.error(format_hydra_error(exc, config_name=CONFIG_NAME))
             sys.exit(ConfigError.exit_code if is_config_error(exc) else 1)
+
+
+def exit_without_teardown(run: Callable[[], object]) -> NoReturn:
+    """Run a command-line entry point, then exit without tearing the interpreter down.
+
+    Freeing the module graph of MLflow, SQLAlchemy and pandas at exit takes about
+    0.6 s on two cores, a fifth of a whole training run. Output is flushed, logging
+    shut down and atexit handlers run (MLflow's included) before ``os._exit``, so
+    nothing written is lost; only the freeing of memory the OS reclaims anyway is
+    skipped. ``DML_DEBUG=1`` keeps the normal exit.
+    """
+    try:
+        result = run()
+        code = result if isinstance(result, int) else 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            console.error(str(exc.code))
+    if debug_enabled():
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -6,7 +6,6 @@ MLflow is imported only when a command runs, so ``dml --help`` is instant.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -147,4 +146,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    from declarative_ml.app import exit_without_teardown
+
+    exit_without_teardown(main)
