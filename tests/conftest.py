@@ -51,11 +51,21 @@ def compose_config(*overrides: str) -> DictConfig:
         return compose(config_name="config", overrides=list(overrides))
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """``python -m declarative_ml ARGS`` in ``cwd``; returns the completed process."""
-    full_env = {k: v for k, v in os.environ.items()
-                if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "DML_DEBUG")}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "DML_DEBUG")
+    }
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "declarative_ml", *args], cwd=cwd,
-                          env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "declarative_ml", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

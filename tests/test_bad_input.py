@@ -219,6 +219,9 @@ Path(__file__).with_name("imported.marker").write_text("imported")
 class Boom:
     def __init__(self, **params):
         raise ValueError("Boom was instantiated")
+
+    def fit(self, X, y):
+        return self
 """
 
 

@@ -19,8 +19,12 @@ NAME = "breast_cancer-xgboost"
 @pytest.fixture
 def store(tracking_uri: str) -> str:
     """Two versions: a weak champion (v1) replaced by a strong one (v2), then a tie (v3)."""
-    fast = ("experiment=xgb_baseline", f"tracking.uri={tracking_uri}", "run.log_plots=false",
-            "run.isolate_training=false")
+    fast = (
+        "experiment=xgb_baseline",
+        f"tracking.uri={tracking_uri}",
+        "run.log_plots=false",
+        "run.isolate_training=false",
+    )
     train(compose_config(*fast, "model.params.n_estimators=3", "model.params.max_depth=2"))
     train(compose_config(*fast))
     train(compose_config(*fast))
@@ -44,7 +48,10 @@ def test_models_list_and_show(store: str, capsys: pytest.CaptureFixture[str]) ->
     code, out, _ = dml(capsys, store, "--json", "models", "list", NAME)
     versions = json.loads(out)
     assert [(v["version"], v["stage"], v["aliases"]) for v in versions] == [
-        ("1", "archived", ""), ("2", "production", "@production"), ("3", "staging", "@staging")]
+        ("1", "archived", ""),
+        ("2", "production", "@production"),
+        ("3", "staging", "@staging"),
+    ]
 
     code, out, _ = dml(capsys, store, "--json", "models", "show", f"{NAME}@production")
     shown = json.loads(out)
@@ -70,8 +77,19 @@ def test_promote_checks_rules_unless_forced(store: str, capsys: pytest.CaptureFi
     code, _, err = dml(capsys, store, "promote", NAME, "1", "--to", "production", "--force")
     assert code == 2 and "--reason" in err
 
-    code, out, _ = dml(capsys, store, "--json", "promote", NAME, "1", "--to", "production",
-                       "--force", "--reason", "incident 42")
+    code, out, _ = dml(
+        capsys,
+        store,
+        "--json",
+        "promote",
+        NAME,
+        "1",
+        "--to",
+        "production",
+        "--force",
+        "--reason",
+        "incident 42",
+    )
     assert code == 0
     moves = [(t["version"], t["from_stage"], t["to_stage"]) for t in json.loads(out)]
     assert moves == [("2", "production", "archived"), ("1", "archived", "production")]
@@ -111,8 +129,9 @@ def test_unknown_references_are_one_line_errors(store: str, capsys, ref: str, me
 
 
 def test_evaluate_scores_on_new_data(store: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = dml(capsys, store, "--json", "evaluate", f"{NAME}@production",
-                       "dataset=breast_cancer")
+    code, out, _ = dml(
+        capsys, store, "--json", "evaluate", f"{NAME}@production", "dataset=breast_cancer"
+    )
     assert code == 0
     result = json.loads(out)
     assert result["rows"] == 569
@@ -127,10 +146,17 @@ def test_evaluate_scores_on_new_data(store: str, capsys: pytest.CaptureFixture[s
 
 
 def test_console_script_help(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-c", "from declarative_ml.cli.main import entry; "
-                           "import sys; sys.argv=['dml','--help']; entry()"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from declarative_ml.cli.main import entry; "
+            "import sys; sys.argv=['dml','--help']; entry()",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0
-    for command in ("models", "metrics", "promote", "archive", "rollback", "history",
-                    "evaluate"):
+    for command in ("models", "metrics", "promote", "archive", "rollback", "history", "evaluate"):
         assert command in proc.stdout

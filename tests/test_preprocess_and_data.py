@@ -160,8 +160,13 @@ def test_inline_schema_mapping_is_accepted() -> None:
     inline = OmegaConf.create(
         {
             "schema_type": "dataframe",
-            "columns": {"a": {"dtype": "int64", "nullable": False, "in_range": {"min_value": 0,
-                                                                                "max_value": 5}}},
+            "columns": {
+                "a": {
+                    "dtype": "int64",
+                    "nullable": False,
+                    "in_range": {"min_value": 0, "max_value": 5},
+                }
+            },
         }
     )
     schema = load_schema(inline)
@@ -265,8 +270,12 @@ def test_too_few_rows_to_stratify_is_a_data_error() -> None:
 
 @pytest.mark.parametrize(
     ("test_size", "val_size", "key"),
-    [(0.0, 0.1, "test_size"), (1.0, 0.0, "test_size"), (0.2, -0.1, "val_size"),
-     (0.6, 0.4, "leaves no rows")],
+    [
+        (0.0, 0.1, "test_size"),
+        (1.0, 0.0, "test_size"),
+        (0.2, -0.1, "val_size"),
+        (0.6, 0.4, "leaves no rows"),
+    ],
 )
 def test_check_split_rejects_impossible_fractions(
     test_size: float, val_size: float, key: str
@@ -326,8 +335,7 @@ def _mixed(n: int = 40) -> pd.DataFrame:
 def test_build_preprocessor_selects_columns_by_dtype() -> None:
     groups = {
         "numeric": ColumnGroupConfig(dtype="numeric", impute="median", scale="standard"),
-        "categorical": ColumnGroupConfig(dtype="categorical", impute="most_frequent",
-                                         one_hot=True),
+        "categorical": ColumnGroupConfig(dtype="categorical", impute="most_frequent", one_hot=True),
     }
     frame = _mixed()
     frame.loc[0, "num1"] = np.nan
@@ -336,8 +344,13 @@ def test_build_preprocessor_selects_columns_by_dtype() -> None:
 
     names = list(pre.get_feature_names_out())
     assert names[:2] == ["num1", "num2"]
-    assert set(names[2:]) == {"color_blue", "color_green", "color_red", "shape_circle",
-                              "shape_square"}
+    assert set(names[2:]) == {
+        "color_blue",
+        "color_green",
+        "color_red",
+        "shape_circle",
+        "shape_square",
+    }
     assert not np.isnan(out).any()
     np.testing.assert_allclose(out[:, :2].mean(axis=0), 0, atol=1e-9)  # standardised
     np.testing.assert_allclose(out[:, :2].std(axis=0), 1, atol=1e-9)
@@ -354,7 +367,8 @@ def test_build_preprocessor_with_explicit_columns_passes_the_rest_through() -> N
     pre = build_preprocessor(groups, frame)
     out = pd.DataFrame(pre.fit_transform(frame), columns=pre.get_feature_names_out())
     assert [(name, cols) for name, _, cols in pre.transformers] == [
-        ("first", ["num1"]), ("again", ["num2"])
+        ("first", ["num1"]),
+        ("again", ["num2"]),
     ]
     assert out["num1"].min() == pytest.approx(0) and out["num1"].max() == pytest.approx(1)
     assert out["num2"].mean() == pytest.approx(0, abs=1e-9)
@@ -399,6 +413,9 @@ Path(__file__).with_name("imported.marker").write_text("imported")
 class Boom:
     def __init__(self, **params):
         self.params = params
+
+    def fit(self, X, y):
+        return self
 """
 
 
@@ -434,6 +451,21 @@ def test_allowlist_refuses_before_importing(path: str, evil_module: Path) -> Non
     assert "dml_evil_mod" not in sys.modules
 
 
+def test_allowlist_refuses_classes_re_exported_by_an_allowed_module() -> None:
+    from declarative_ml.config.schema import ModelConfig
+    from declarative_ml.models.build import build_estimator
+
+    model = OmegaConf.structured(
+        ModelConfig(
+            name="sneaky",
+            family="sklearn",
+            estimator={"classification": "sklearn.datasets._base.Path"},
+        )
+    )
+    with pytest.raises(ConfigError, match="is not allowed"):
+        build_estimator(model, "binary")  # today: returns PosixPath('.')
+
+
 @pytest.mark.parametrize("path", ["Ridge", "sklearn.", "sklearn..Ridge", "os.system()", 42])
 def test_allowlist_refuses_malformed_paths(path: object) -> None:
     with pytest.raises(ConfigError, match="not a dotted class path"):
@@ -458,7 +490,7 @@ def test_trusted_modules_opt_in(evil_module: Path) -> None:
         "dml_evil_mod.Boom", key="model.estimator", trusted_modules=["dml_evil_mod"]
     )
     assert not evil_module.exists()  # the check itself still imports nothing
-    cls = import_class(path, key="model.estimator")
+    cls = import_class(path, key="model.estimator", trusted_modules=["dml_evil_mod"])
     assert cls.__name__ == "Boom"
     assert evil_module.exists()
 
@@ -521,8 +553,17 @@ def test_compute_metrics_binary_equals_sklearn() -> None:
     p1 = np.clip(y * 0.6 + rng.uniform(0, 0.5, size=200), 0.01, 0.99)
     proba = np.column_stack([1 - p1, p1])
     pred = (p1 > 0.5).astype(int)
-    names = ["accuracy", "balanced_accuracy", "f1", "precision", "recall", "f1_macro",
-             "f1_weighted", "roc_auc", "log_loss"]
+    names = [
+        "accuracy",
+        "balanced_accuracy",
+        "f1",
+        "precision",
+        "recall",
+        "f1_macro",
+        "f1_weighted",
+        "roc_auc",
+        "log_loss",
+    ]
     values = compute_metrics(names, y, pred, proba)
     expected = {
         "accuracy": skm.accuracy_score(y, pred),

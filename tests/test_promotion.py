@@ -47,9 +47,13 @@ def test_better_model_takes_production_and_archives_the_champion(tracking_uri: s
 
     trail = [(t.version, t.from_stage, t.to_stage) for t in audit.read(client, NAME)]
     assert trail == [
-        ("1", "-", "none"), ("1", "none", "production"),
-        ("2", "-", "none"), ("1", "production", "archived"), ("2", "none", "production"),
-        ("3", "-", "none"), ("3", "none", "staging"),
+        ("1", "-", "none"),
+        ("1", "none", "production"),
+        ("2", "-", "none"),
+        ("1", "production", "archived"),
+        ("2", "none", "production"),
+        ("3", "-", "none"),
+        ("3", "none", "staging"),
     ]
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from conftest import compose_config
 
+from conftest import compose_config
 from declarative_ml.registry import audit
 from declarative_ml.runner import train
 
@@ -40,23 +40,44 @@ def _candidates(uri: str) -> list[dict]:
     """Finished runs with logged models and different scores; nothing registered yet."""
     jobs = []
     for i in range(WORKERS):
-        cfg = compose_config("experiment=xgb_baseline", f"tracking.uri={uri}",
-                             "promotion.enabled=false", "run.log_plots=false",
-                             "run.isolate_training=false", f"model.params.n_estimators={2 + i}",
-                             "model.params.max_depth=2")
+        cfg = compose_config(
+            "experiment=xgb_baseline",
+            f"tracking.uri={uri}",
+            "promotion.enabled=false",
+            "run.log_plots=false",
+            "run.isolate_training=false",
+            f"model.params.n_estimators={2 + i}",
+            "model.params.max_depth=2",
+        )
         result = train(cfg)
-        promotion = {"register": ["test_roc_auc >= 0.5"], "staging": [],
-                     "production": ["test_roc_auc >= champion.test_roc_auc + 0.0001"]}
-        jobs.append({"name": NAME, "run_id": result.run_id, "metrics": result.metrics,
-                     "model_uri": result.model_uri, "promotion": promotion})
+        promotion = {
+            "register": ["test_roc_auc >= 0.5"],
+            "staging": [],
+            "production": ["test_roc_auc >= champion.test_roc_auc + 0.0001"],
+        }
+        jobs.append(
+            {
+                "name": NAME,
+                "run_id": result.run_id,
+                "metrics": result.metrics,
+                "model_uri": result.model_uri,
+                "promotion": promotion,
+            }
+        )
     return jobs
 
 
 def _promote_all_at_once(uri: str, jobs: list[dict]) -> list[dict]:
     start = time.time() + 6.0  # every process has imported MLflow by then
-    procs = [subprocess.Popen([sys.executable, "-c", PROMOTE, uri, str(start), json.dumps(job)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for job in jobs]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROMOTE, uri, str(start), json.dumps(job)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for job in jobs
+    ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=180)
@@ -114,10 +135,25 @@ def mlflow_server(tmp_path: Path) -> Iterator[str]:
     backend = f"sqlite:///{tmp_path / 'server.db'}"
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", backend, "--default-artifact-root", str(tmp_path / "artifacts"),
-         "--workers", "2"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MLFLOW_TRACKING_URI": ""},
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            backend,
+            "--default-artifact-root",
+            str(tmp_path / "artifacts"),
+            "--workers",
+            "2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "MLFLOW_TRACKING_URI": ""},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90

@@ -171,6 +171,7 @@ def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None,
             estimator_class=plan.estimator,
             features=data.features,
             classes=data.classes,
+            optional=[c for c in data.features if data.splits["train"].X[c].isna().any()],
             directory=workdir / "model",
         )
         metrics["model_size_mb"] = saved.size_mb

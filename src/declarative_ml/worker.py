@@ -53,6 +53,22 @@ def _child_main(conn: Any, stages: Callable[..., Iterator[Any]], args: tuple[Any
         conn.close()
 
 
+# Modules that start OpenMP thread pools. A child forked after one ran inherits the
+# pool's state but not its threads, and its first parallel loop blocks forever.
+_OPENMP_MODULES = ("xgboost", "sklearn", "torch", "lightgbm")
+
+
+def start_method() -> str:
+    """``fork`` while this process has loaded no OpenMP user (fast: the child starts
+    with what is imported); else ``forkserver``, whose children start from a clean
+    process (arguments are pickled, libraries imported afresh)."""
+    import sys
+
+    if any(name in sys.modules for name in _OPENMP_MODULES):
+        return "forkserver"
+    return "fork"
+
+
 class Stages:
     """Iterate ``stages(*args)``, in a forked child when ``isolate`` and fork is available.
 
@@ -66,9 +82,9 @@ class Stages:
     ) -> None:
         self._process = None
         if isolate and "fork" in multiprocessing.get_all_start_methods() and os.name == "posix":
-            ctx = multiprocessing.get_context("fork")
+            ctx = multiprocessing.get_context(start_method())
             self._conn, child_conn = ctx.Pipe(duplex=False)
-            self._process = ctx.Process(
+            self._process = ctx.Process(  # type: ignore[attr-defined]
                 target=_child_main, args=(child_conn, stages, args), name="dml-train", daemon=True
             )
             self._process.start()
@@ -83,6 +99,10 @@ class Stages:
         if self._process is None:
             return next(self._local)
         try:
+            # Poll, so a child that dies without closing the pipe is noticed, not waited on.
+            while not self._conn.poll(0.5):
+                if not self._process.is_alive():
+                    raise EOFError
             kind, payload = self._conn.recv()
         except EOFError:
             self._process.join(5)

@@ -52,11 +52,16 @@ def check_class_path(path: object, *, key: str, trusted_modules: Iterable[str] =
     return path
 
 
-def import_class(path: str, *, key: str) -> type:
+def import_class(path: str, *, key: str, trusted_modules: Iterable[str] = ()) -> type:
     """Import a class already accepted by :func:`check_class_path`.
 
+    The class itself must also be defined under an allowed module and be an
+    estimator (have ``fit``): an allowed module may re-export anything it imported
+    (``sklearn.datasets._base.Path`` is ``pathlib.Path``).
+
     Raises:
-        ConfigError: if the module or class does not exist or is not a class.
+        ConfigError: if the module or class does not exist, is not a class, is
+            defined outside the allowlist, or is not an estimator.
     """
     module_name, _, name = path.rpartition(".")
     try:
@@ -66,4 +71,12 @@ def import_class(path: str, *, key: str) -> type:
     cls = getattr(module, name, None)
     if not isinstance(cls, type):
         raise ConfigError(f"{key}: '{module_name}' has no class '{name}'")
+    home = cls.__module__
+    if not any(_under(home, prefix) for prefix in (*ALLOWED_MODULES, *trusted_modules)):
+        raise ConfigError(
+            f"{key}: '{path}' is not allowed: it is {home}.{cls.__qualname__}, re-exported; "
+            f"estimators must be defined in {', '.join(ALLOWED_MODULES)}"
+        )
+    if not callable(getattr(cls, "fit", None)):
+        raise ConfigError(f"{key}: '{path}' is not an estimator (it has no fit method)")
     return cls

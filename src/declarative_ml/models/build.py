@@ -64,7 +64,7 @@ def build_estimator(model: Any, task: str) -> Any:
         ConfigError: if the class rejects a parameter (names the parameter).
     """
     path = resolve_estimator_path(model, task)
-    cls = import_class(path, key="model.estimator")
+    cls = import_class(path, key="model.estimator", trusted_modules=model.trusted_modules)
     params = estimator_params(model)
     try:
         estimator = cls(**params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -29,6 +30,7 @@ def save_pipeline(
     estimator_class: str,
     features: list[str],
     classes: list[Any] | None,
+    optional: Sequence[str] = (),
     directory: Path,
 ) -> SavedModel:
     """Write preprocessing (skops), estimator (XGBoost UBJ or skops) and metadata (JSON).
@@ -41,6 +43,7 @@ def save_pipeline(
         estimator_class: dotted class path, recorded for loading.
         features: raw input columns, in order.
         classes: original class labels (index = encoded label), None for regression.
+        optional: features that had missing values in training: a request may omit them.
         directory: where to write the files.
 
     Returns:
@@ -73,6 +76,7 @@ def save_pipeline(
         "format": fmt,
         "estimator_class": estimator_class,
         "features": features,
+        "optional": list(optional),
         "classes": [c.item() if hasattr(c, "item") else c for c in classes]
         if classes is not None
         else None,

@@ -54,6 +54,10 @@ class DeclaredModel(PythonModel):
 
     def _features(self, model_input):
         frame = pd.DataFrame(model_input)
+        optional = set(self.meta.get("optional", []))
+        for column in self.meta["features"]:  # optional columns may be left out: imputed
+            if column not in frame.columns and column in optional:
+                frame[column] = float("nan")
         missing = [c for c in self.meta["features"] if c not in frame.columns]
         if missing:
             raise ValueError(f"input is missing feature columns {missing}")

@@ -65,10 +65,13 @@ class ActiveRun:
         """Write the config snapshot beside the plots and upload the folder in one call."""
         folder = root / "config"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "config.yaml").write_text(OmegaConf.to_yaml(self.cfg, resolve=True))
-        (folder / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(self.overrides)))
+        # A password in a store URI (tracking.uri, or a value in hydra.yaml) is masked.
+        (folder / "config.yaml").write_text(redact_uri(OmegaConf.to_yaml(self.cfg, resolve=True)))
+        (folder / "overrides.yaml").write_text(
+            redact_uri(OmegaConf.to_yaml(OmegaConf.create(self.overrides)))
+        )
         if hydra_config is not None:
-            (folder / "hydra.yaml").write_text(OmegaConf.to_yaml(hydra_config))
+            (folder / "hydra.yaml").write_text(redact_uri(OmegaConf.to_yaml(hydra_config)))
         self.client.log_artifacts(self.run_id, str(root))
         self.artifacts = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
@@ -104,7 +107,8 @@ class Tracker:
             self.client, self.experiment_id, run_name=cfg.tracking.run_name, tags=tags
         ) as run_id:
             active = ActiveRun(self.client, run_id, self.experiment_id, cfg, overrides)
-            log_run_data(self.client, run_id, params=flatten_config(cfg))
+            params = {k: redact_uri(v) for k, v in flatten_config(cfg).items()}
+            log_run_data(self.client, run_id, params=params)
             log_split_inputs(
                 self.client,
                 run_id,

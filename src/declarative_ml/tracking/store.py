@@ -20,7 +20,7 @@ def resolve_tracking_uri(configured: str | None) -> str:
 
 
 def redact_uri(uri: str) -> str:
-    """The URI with any password replaced by ``***`` (safe to print or log)."""
+    """``uri`` (or any text holding URIs) with each password replaced by ``***``."""
     return _PASSWORD.sub(r"\1:***@", uri)
 
 

@@ -1,0 +1,104 @@
+"""Importing the package, printing the config and failing on a bad config stay cheap: no
+torch, XGBoost, MLflow or scikit-learn in a fresh interpreter (hydra-zen's
+``test_no_numpy_import``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import run_cli
+
+HEAVY = ("torch", "xgboost", "mlflow", "sklearn")
+
+IMPORT_SCRIPT = """
+import json, sys
+import declarative_ml, declarative_ml.app, declarative_ml.runner, declarative_ml.config.validate
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})))
+"""
+
+
+def imported_heavy(importtime_stderr: str) -> set[str]:
+    """Top-level heavy packages named in ``-X importtime`` output."""
+    names = set()
+    for line in importtime_stderr.splitlines():
+        match = re.match(r"import time:\s+\d+ \|\s+\d+ \|\s+(\S+)", line)
+        if match and match.group(1).split(".")[0] in HEAVY:
+            names.add(match.group(1).split(".")[0])
+    return names
+
+
+def test_importing_the_package_and_entry_points_stays_light(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_SCRIPT.format(heavy=set(HEAVY))],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
+def test_the_importtime_parser_sees_heavy_imports(tmp_path: Path) -> None:
+    # Guards the assertions below: the same parsing does find a heavy import.
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import sklearn"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert imported_heavy(proc.stderr) == {"sklearn"}
+
+
+def test_cfg_job_prints_the_config_without_heavy_imports(tmp_path: Path) -> None:
+    proc = run_cli(
+        "experiment=xgb_baseline",
+        "--cfg",
+        "job",
+        cwd=tmp_path,
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    printed = yaml.safe_load(proc.stdout)
+    assert printed["dataset"]["name"] == "breast_cancer"
+    assert printed["model"]["estimator"]["classification"] == "xgboost.XGBClassifier"
+    assert printed["metrics"] == ["roc_auc", "f1", "accuracy", "log_loss"]
+    assert "import time:" in proc.stderr  # the profile did run
+    assert imported_heavy(proc.stderr) == set()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no store, no outputs/ folder
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("dataset.bogus=1",), 1, "bogus"),  # Hydra composition error
+        (("metrics=[test_auc]",), 2, "metrics[0]: 'test_auc'"),  # our validation
+        (("model.estimator.classification=os.system",), 2, "'os.system' is not allowed"),
+    ],
+    ids=["unknown_key", "unknown_metric", "disallowed_estimator"],
+)
+def test_config_errors_fail_before_heavy_imports(
+    args: tuple[str, ...], code: int, message: str, tmp_path: Path
+) -> None:
+    proc = run_cli(
+        "experiment=xgb_baseline",
+        *args,
+        cwd=tmp_path,
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    if code == 2:  # a DeclarativeMLError: its own exit code
+        assert proc.returncode == 2
+    assert message in proc.stderr
+    assert imported_heavy(proc.stderr) == set()
+    assert not (tmp_path / "mlflow.db").exists()
