@@ -20,8 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def clean_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No Hydra instance, no MLflow active run, no inherited tracking URI."""
+def clean_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No Hydra instance, no MLflow active run, no inherited tracking URI; the working
+    directory is the test's own folder (MLflow's default ./mlruns and Hydra's outputs/)."""
+    monkeypatch.chdir(tmp_path)
     GlobalHydra.instance().clear()
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
