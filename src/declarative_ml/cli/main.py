@@ -14,15 +14,24 @@ from declarative_ml import console
 MODEL_REF_HELP = "NAME@ALIAS, NAME/VERSION or models:/NAME@ALIAS"
 
 
+# command -> module under declarative_ml.cli that defines a function of the same name
+_MODULES = {
+    "evaluate": "evaluate",
+    "reproduce": "lineage_cmds",
+    "lineage": "lineage_cmds",
+    "rules_check": "rules_cmds",
+    "rules_plan": "rules_cmds",
+}
+
+
 def _command(name: str) -> Callable[[Any, argparse.Namespace], None]:
     def run(client: Any, args: argparse.Namespace) -> None:
-        if name == "evaluate":
-            from declarative_ml.cli.evaluate import evaluate
+        import importlib
 
-            return evaluate(client, args)
-        from declarative_ml.cli import registry_cmds
-
-        return getattr(registry_cmds, name)(client, args)
+        module = importlib.import_module(
+            f"declarative_ml.cli.{_MODULES.get(name, 'registry_cmds')}"
+        )
+        return getattr(module, name)(client, args)
 
     return run
 
@@ -110,6 +119,84 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ref", metavar="MODEL_REF", help=MODEL_REF_HELP)
     p.add_argument("overrides", nargs="+", metavar="OVERRIDE", help="e.g. dataset=NAME")
     p.set_defaults(run=_command("evaluate"))
+
+    p = sub.add_parser(
+        "reproduce",
+        help="re-run a run's stored config and compare metrics",
+        parents=[common],
+        description="Re-runs the exact config snapshot stored with RUN_ID (only "
+        "the data source is needed) and reports, metric by metric, whether the "
+        "new run matches. Warns when the git commit or a dataset digest differs.",
+    )
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="allowed absolute difference (default: 0 for scikit-learn and XGBoost, "
+        "model.reproduce_tolerance for torch)",
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="key=value changes to the snapshot, e.g. dataset.path=/new/place.csv",
+    )
+    p.set_defaults(run=_command("reproduce"))
+
+    p = sub.add_parser(
+        "lineage", help="version -> run -> config -> data -> commit", parents=[common]
+    )
+    p.add_argument("ref", metavar="MODEL_REF", help=MODEL_REF_HELP)
+    p.set_defaults(run=_command("lineage"))
+
+    rules = sub.add_parser(
+        "rules", help="check rule files; plan what a rule change decides", parents=[common]
+    )
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    p = rules_sub.add_parser(
+        "check",
+        help="validate promotion rule files",
+        parents=[common],
+        description="Checks syntax, and metric names against what the "
+        "experiments using each file log. Exit 1 on any error.",
+    )
+    p.add_argument(
+        "files", nargs="*", metavar="FILE", help="rule files (default: every conf/promotion/*.yaml)"
+    )
+    p.add_argument(
+        "--github",
+        action="store_true",
+        help="print errors as GitHub annotations (::error file=...,line=...::...)",
+    )
+    p.set_defaults(run=_command("rules_check"), needs_store=False)
+    p = rules_sub.add_parser(
+        "plan",
+        help="dry run: what this branch's rules decide vs --base",
+        parents=[common],
+        description="For the current champion and the latest candidates, "
+        "what the rules of this working tree decide beside the rules at "
+        "GIT_REF, as a markdown table. Changes nothing in the registry.",
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="selects the experiment, e.g. experiment=xgb_baseline",
+    )
+    p.add_argument(
+        "--base",
+        default=None,
+        metavar="GIT_REF",
+        help="compare with the rules at this git ref (default: HEAD)",
+    )
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=10,
+        help="how many of the latest versions to decide on (default 10)",
+    )
+    p.set_defaults(run=_command("rules_plan"))
     return parser
 
 
@@ -126,6 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         from declarative_ml.tracking.store import check_reachable, resolve_tracking_uri
 
+        if getattr(args, "needs_store", True) is False:
+            args.run(None, args)
+            return 0
         uri = resolve_tracking_uri(args.tracking_uri)
         check_reachable(uri)
         from declarative_ml.registry.client import RegistryClient
