@@ -57,11 +57,10 @@ def validate_config(cfg: DictConfig) -> Plan:
     estimator = resolve_estimator_path(cfg.model, task)
     if cfg.run.latency_rows < 1:
         raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
-    new_data = None
+    # Scored whenever declared, so a reproduction (promotion off) logs the same metrics.
+    new_data = _new_data_config(cfg.promotion.new_data, task) if cfg.promotion.new_data else None
     gates: dict[str, list[Any]] = {}
     if cfg.promotion.enabled:
-        if cfg.promotion.new_data:
-            new_data = _new_data_config(cfg.promotion.new_data, task)
         gates = check_promotion(cfg.promotion, metrics, task, new_data=new_data is not None)
     return Plan(
         task=task,
