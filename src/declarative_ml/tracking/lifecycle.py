@@ -34,11 +34,20 @@ def tracked_run(
         message = f"{type(exc).__name__}: {exc}"
         _terminate(client, run_id, "FAILED", message, traceback.format_exc())
         raise
+    flush_queued()
     client.set_terminated(run_id, "FINISHED")
+
+
+def flush_queued() -> None:
+    """Write out metrics queued by asynchronous logging (a no-op when nothing is queued)."""
+    import mlflow
+
+    mlflow.flush_async_logging()
 
 
 def _terminate(client: Any, run_id: str, status: str, message: str, trace: str = "") -> None:
     try:
+        flush_queued()
         client.set_tag(run_id, "dml.error", message[:5000])
         if trace:
             client.log_text(run_id, trace, "error.txt")

@@ -72,8 +72,13 @@ def log_run_data(
     metrics: Mapping[str, float] | None = None,
     tags: Mapping[str, str] | None = None,
     step: int = 0,
+    synchronous: bool = True,
 ) -> None:
-    """Write params, metrics and tags in one batched request (MLflow chunks it as needed)."""
+    """Write params, metrics and tags in one batched request (MLflow chunks it as needed).
+
+    With ``synchronous=False`` the batch is queued (``tracking.async``); the run's
+    lifecycle flushes the queue before the run ends, on every exit path.
+    """
     from mlflow.entities import Metric, Param, RunTag
 
     now = int(time.time() * 1000)
@@ -82,6 +87,7 @@ def log_run_data(
         metrics=[Metric(k, float(v), now, step) for k, v in (metrics or {}).items()],
         params=[Param(k, v) for k, v in (params or {}).items()],
         tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
+        synchronous=synchronous,
     )
 
 

@@ -47,7 +47,8 @@ class ActiveRun:
         are optional in the model's signature.
         """
         self.metrics = dict(trained.metrics)
-        log_run_data(self.client, self.run_id, metrics=self.metrics)
+        log_run_data(self.client, self.run_id, metrics=self.metrics,
+                     synchronous=not self.cfg.tracking.get("async", False))
         if trained.saved is not None:
             from declarative_ml.tracking.model import log_saved_model
 
