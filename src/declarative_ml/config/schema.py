@@ -125,6 +125,14 @@ class PromotionConfig:
 
 
 @dataclass
+class ObjectiveConfig:
+    """What a sweep optimises: one logged metric and its direction."""
+
+    metric: str | None = None  # null: val_<first metric> (test_ when val_size is 0)
+    direction: str | None = None  # maximize | minimize; null: from the metric
+
+
+@dataclass
 class Config:
     """The root config: groups plus run-wide settings."""
 
@@ -134,4 +142,5 @@ class Config:
     promotion: PromotionConfig = field(default_factory=PromotionConfig)
     seed: int = 42
     metrics: list[str] | None = None
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     run: RunConfig = field(default_factory=RunConfig)
