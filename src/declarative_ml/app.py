@@ -12,7 +12,8 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 import hydra
 from omegaconf import DictConfig
@@ -39,26 +40,92 @@ def task(cfg: DictConfig) -> float | None:
     from declarative_ml.runner import train
     from declarative_ml.summary import print_summary
 
+    quiet_mlflow()  # again: joblib's worker processes never ran main()
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
     overrides = list(hydra_cfg.overrides.task) if hydra_cfg is not None else []
+    trial = TrialReporter(hydra_cfg, overrides)
     try:
+        trial.start()
         result = train(cfg, overrides=overrides, hydra_config=hydra_cfg)
     except DeclarativeMLError as exc:
         if debug_enabled():
             _print_child_traceback(exc)
             raise
-        console.error(one_line(str(exc)))
+        console.error(trial.prefix + one_line(str(exc)))
+        if trial.in_sweep:  # the sweep goes on; the sweeper sees a failed trial
+            trial.failed(one_line(str(exc)))
+            return None
         sys.exit(exc.exit_code)
     except Exception as exc:  # unexpected: still one line unless debugging
         if debug_enabled():
             _print_child_traceback(exc)
             raise
-        console.error(
-            f"{type(exc).__name__}: {one_line(str(exc))} (set DML_DEBUG=1 for the traceback)"
-        )
+        message = f"{type(exc).__name__}: {one_line(str(exc))}"
+        console.error(f"{trial.prefix}{message} (set DML_DEBUG=1 for the traceback)")
+        if trial.in_sweep:
+            trial.failed(message)
+            return None
         sys.exit(1)
     print_summary(result)
-    return None
+    trial.finished(result)
+    return result.objective
+
+
+class TrialReporter:
+    """In a sweep: progress lines, and each trial's record for the end-of-sweep summary."""
+
+    def __init__(self, hydra_cfg: Any | None, overrides: list[str]) -> None:
+        from declarative_ml.sweeps.context import current_sweep
+
+        self.sweep = current_sweep(hydra_cfg)
+        self.in_sweep = self.sweep is not None
+        in_job = self.in_sweep and hydra_cfg is not None
+        self.number = int(hydra_cfg.job.num) if in_job else 0  # type: ignore[union-attr]
+        self.output_dir = Path(hydra_cfg.runtime.output_dir) if in_job else Path()  # type: ignore[union-attr]
+        self.overrides = overrides
+        self.prefix = f"trial #{self.number}: " if self.in_sweep else ""
+
+    def start(self) -> None:
+        """``trial i of N, best so far ...``."""
+        if self.sweep is None:
+            return
+        from declarative_ml.sweeps.context import best_trial, read_trials
+
+        sweep_dir = self.output_dir.parent
+        done = read_trials(sweep_dir)
+        best = best_trial(done, self.sweep.direction)
+        of = f" of {self.sweep.total}" if self.sweep.total else ""
+        so_far = (
+            f"best so far {self.sweep.objective} {best.objective:.4f} (trial #{best.number})"
+            if best is not None and best.objective is not None
+            else "no result yet"
+        )
+        console.say(f"trial {self.number + 1}{of} ({', '.join(self.overrides)}): {so_far}")
+
+    def finished(self, result: Any) -> None:
+        if self.sweep is not None:
+            from declarative_ml.sweeps.context import Trial, write_trial
+
+            write_trial(
+                self.output_dir,
+                Trial(
+                    self.number,
+                    self.overrides,
+                    "FINISHED",
+                    result.objective,
+                    result.run_id,
+                    None,
+                    dict(result.metrics),
+                ),
+            )
+
+    def failed(self, message: str) -> None:
+        if self.sweep is not None:
+            from declarative_ml.sweeps.context import Trial, write_trial
+
+            write_trial(
+                self.output_dir, Trial(self.number, self.overrides, "FAILED", error=message)
+            )
 
 
 def quiet_mlflow() -> None:
@@ -137,7 +204,8 @@ def exit_without_teardown(run: Callable[[], object]) -> NoReturn:
     0.6 s on two cores, a fifth of a whole training run. Output is flushed, logging
     shut down and atexit handlers run (MLflow's included) before ``os._exit``, so
     nothing written is lost; only the freeing of memory the OS reclaims anyway is
-    skipped. ``DML_DEBUG=1`` keeps the normal exit.
+    skipped. Non-daemon threads are joined first, as the interpreter does.
+    ``DML_DEBUG=1`` keeps the normal exit.
     """
     try:
         result = run()
@@ -146,10 +214,15 @@ def exit_without_teardown(run: Callable[[], object]) -> NoReturn:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
             console.error(str(exc.code))
-    if debug_enabled():
-        sys.exit(code)
     import atexit
+    import threading
 
+    shutdown = getattr(threading, "_shutdown", None)
+    if debug_enabled() or shutdown is None:
+        sys.exit(code)
+    # The interpreter's own exit order: threads first (joblib's process pool stops its
+    # workers from a threading exit hook), then atexit handlers; only teardown is skipped.
+    shutdown()
     atexit._run_exitfuncs()
     logging.shutdown()
     sys.stdout.flush()

@@ -154,3 +154,35 @@ def compute_metrics(
             logger.warning("metric %s could not be computed: %s", name, exc)
             values[name] = float("nan")
     return values
+
+
+def resolve_objective(
+    metric: str | None, direction: str | None, metrics: tuple[str, ...], *, has_val: bool
+) -> tuple[str, str]:
+    """The metric a sweep optimises and whether to maximize or minimize it.
+
+    Args:
+        metric: ``objective.metric`` (null: ``val_<first metric>``, ``test_`` without val).
+        direction: ``objective.direction`` (null: what the metric prefers).
+        metrics: the run's metric names.
+        has_val: whether the split has a validation part.
+
+    Raises:
+        ConfigError: for a metric the run does not log or an unknown direction.
+    """
+    name = metric or f"{'val' if has_val else 'test'}_{metrics[0]}"
+    known = metric_names(metrics)
+    if name not in known:
+        raise ConfigError(
+            f"objective.metric: {name!r} is not logged by this run; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    if direction is None:
+        base = name.split("_", 1)[1] if name.split("_", 1)[0] in SPLITS else name
+        spec = METRICS.get(base)
+        direction = "maximize" if spec is None or spec.greater_is_better else "minimize"
+        if base in RUN_METRICS:
+            direction = "minimize"
+    if direction not in ("maximize", "minimize"):
+        raise ConfigError(f"objective.direction: {direction!r} is not maximize or minimize")
+    return name, direction

@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig
 
 from declarative_ml.config.validate import Plan, validate_config
+from declarative_ml.sweeps.context import current_sweep
 from declarative_ml.training import Plotted, PreparedData, Trained, training_stages
 from declarative_ml.worker import Stages
 
@@ -31,6 +32,11 @@ class RunResult:
     plan: Plan
     artifacts: list[str] = field(default_factory=list)
     promotion: Any | None = None
+
+    @property
+    def objective(self) -> float | None:
+        """The value of the objective metric (what a sweep optimises)."""
+        return self.metrics.get(self.plan.objective[0])
 
 
 def _expect(stages: Stages, kind: type) -> Any:
@@ -61,7 +67,8 @@ def train(
         ) as stages:
             from declarative_ml.tracking import session  # imports MLflow while the child trains
 
-            tracker = session.open_tracker(cfg.tracking)
+            sweep = current_sweep(hydra_config)
+            tracker = session.open_tracker(cfg.tracking, sweep=sweep)
             data: PreparedData = _expect(stages, PreparedData)
             with tracker.run(cfg, overrides or [], plan=plan, data=data) as run:
                 trained: Trained = _expect(stages, Trained)
@@ -69,7 +76,10 @@ def train(
                 _expect(stages, Plotted)
                 run.log_artifacts(workdir / "artifacts", hydra_config=hydra_config)
     promotion = None
-    if plan.gates and run.model_uri:  # only a FINISHED run's model is ever registered
+    # Only a FINISHED run's model is ever registered; in a sweep, by default only the best
+    # trial's, decided when the sweep ends (sweeps/callback.py).
+    by_trial = sweep is None or cfg.promotion.on_sweep == "each"
+    if plan.gates and run.model_uri and by_trial:
         from declarative_ml.promotion import promote_run
 
         promotion = promote_run(

@@ -209,16 +209,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.json = bool(args.json)
     quiet_mlflow()
     try:
-        from mlflow import MlflowClient
-
-        from declarative_ml.tracking.store import check_reachable, resolve_tracking_uri
-
         if getattr(args, "needs_store", True) is False:
             args.run(None, args)
             return 0
+        from mlflow import MlflowClient
+
+        from declarative_ml.registry.client import RegistryClient
+        from declarative_ml.tracking.store import check_reachable, resolve_tracking_uri
+
         uri = resolve_tracking_uri(args.tracking_uri)
         check_reachable(uri)
-        from declarative_ml.registry.client import RegistryClient
 
         args.run(RegistryClient(MlflowClient(tracking_uri=uri)), args)
     except DeclarativeMLError as exc:

@@ -8,6 +8,7 @@ and with the same file at a git ref, and prints the two side by side.
 
 from __future__ import annotations
 
+import difflib
 import re
 from argparse import Namespace
 from collections.abc import Mapping
@@ -16,7 +17,16 @@ from typing import Any
 
 from declarative_ml.cli.output import emit
 from declarative_ml.errors import RuleError
-from declarative_ml.rules import GATES, Decision, evaluate_rules, parse_gates, parse_rule_spec
+from declarative_ml.rules import (
+    GATES,
+    Decision,
+    Rule,
+    evaluate_rules,
+    parse_gates,
+    parse_rule,
+    parse_rule_spec,
+    unknown_rule_names,
+)
 from declarative_ml.rules.files import (
     Composed,
     RuleFile,
@@ -32,7 +42,14 @@ from declarative_ml.rules.files import (
     searchpath_overrides,
 )
 
-_TOP_KEYS = ("defaults", "enabled", "model_name", "new_data", *GATES)
+
+def _top_keys() -> tuple[str, ...]:
+    """The keys a rule file may hold: Hydra's defaults list and the promotion schema's."""
+    from dataclasses import fields
+
+    from declarative_ml.config.schema import PromotionConfig
+
+    return ("defaults", *(f.name for f in fields(PromotionConfig)))
 
 
 class RulesCheckFailed(RuleError):
@@ -65,90 +82,101 @@ def _gh_escape(text: str, extra: str) -> str:
     return text
 
 
-def _syntax_findings(rule_file: RuleFile, data: Any, lines: dict[str, int]) -> list[Finding]:
-    """Every shape and grammar error in a loaded rule file, not only the first."""
+def _parse_all(
+    rule_file: RuleFile, data: Any, lines: dict[str, int]
+) -> tuple[list[Finding], dict[str, list[Rule]] | None]:
+    """Every shape and grammar error (not only the first), and the rules that parsed.
+
+    A rule that does not parse is replaced by ``0 == 0``, which reads no metric, so
+    the names of the others are still checked and keep their indexes.
+    """
     source = rule_file.source
+
+    def at(key: str, message: str) -> Finding:
+        return Finding(rule_file.display, lines.get(key, 1), message)
+
     if not isinstance(data, Mapping):
         try:
             parse_gates(data, source=source)
         except RuleError as exc:
-            return [Finding(rule_file.display, 1, str(exc))]
+            return [at("", str(exc))], None
     findings = []
-    for key in data:
-        if key not in _TOP_KEYS:
-            message = f"{source}: unknown key {key!r}; allowed: {', '.join(_TOP_KEYS)}"
-            findings.append(Finding(rule_file.display, lines.get(str(key), 1), message))
+    if rule_file.root is None:  # in a promotion/ folder, composition checks the keys
+        allowed = _top_keys()
+        for key in (str(k) for k in data if k not in allowed):
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            message = f"{source}: unknown key {key!r}; {hint}allowed: {', '.join(allowed)}"
+            findings.append(at(key, message))
+    gates: dict[str, list[Rule]] = {}
     for gate in GATES:
-        items = data.get(gate)
-        if not isinstance(items, list):
+        items, gates[gate] = data.get(gate), []
+        if items is not None and not isinstance(items, list):
             try:
                 parse_gates({gate: items}, source=source)
             except RuleError as exc:
-                findings.append(Finding(rule_file.display, lines.get(gate, 1), str(exc)))
+                findings.append(at(gate, str(exc)))
             continue
-        for index, item in enumerate(items):
+        for index, item in enumerate(items or []):
+            where = f"{source}: {gate}[{index}]"
             try:
-                parse_rule_spec(item, where=f"{source}: {gate}[{index}]")
+                gates[gate].append(parse_rule_spec(item, where=where))
             except RuleError as exc:
-                line = lines.get(f"{gate}[{index}]", lines.get(gate, 1))
-                findings.append(Finding(rule_file.display, line, str(exc)))
-    return findings
+                findings.append(at(f"{gate}[{index}]", str(exc)))
+                gates[gate].append(parse_rule("0 == 0", where=where))
+    return findings, gates
+
+
+def _key_line(message: str, lines: dict[str, int]) -> int:
+    """The line of the top-level key a composition error names (``promotion.KEY``), else 1."""
+    key = re.match(r"promotion\.(\w+)", message)
+    return lines.get(key.group(1), 1) if key else 1
 
 
 def check_rule_file(rule_file: RuleFile, cache: dict[Any, Any] | None = None) -> list[Finding]:
-    """All errors in one rule file: YAML, grammar, then metric names per experiment using it.
+    """All errors in one rule file: YAML, grammar, keys, metric names per experiment using it.
 
-    A file no experiment uses is checked against every metric name any task logs
-    (so a typo is still caught) and composed on its own for the schema.
+    A file no experiment uses is composed on its own (``promotion=<option>``) for
+    its keys and checked against every metric name any task logs, so a typo is
+    still caught.
     """
     from declarative_ml.errors import ConfigError
 
+    display, source = rule_file.display, rule_file.source
     try:
         data, lines = load_rule_yaml(rule_file.path.read_text(encoding="utf-8"))
     except RuleYAMLError as exc:
-        return [Finding(rule_file.display, exc.line, f"{rule_file.source}: {exc}")]
-    findings = _syntax_findings(rule_file, data, lines)
-    if findings:
+        return [Finding(display, exc.line, f"{source}: {exc}")]
+    findings, gates = _parse_all(rule_file, data, lines)
+    if gates is None:
         return findings
-    gates = parse_gates(data, source=rule_file.source)
     uses = experiments_using(rule_file, cache)
     problems: dict[str, list[str]] = {}  # message -> the configs it applies to
     for use in uses:
         if use.error is None:
-            for message in _unknown_names(gates, use.known, rule_file.source):
+            for message in unknown_rule_names(gates, use.known, source=source):
                 problems.setdefault(message, []).append(use.label)
-            continue
-        key = re.match(r"promotion\.(\w+)", use.error)
-        if key or rule_file.source in use.error:
-            line = lines.get(key.group(1), 1) if key else 1
-            findings.append(Finding(rule_file.display, line, f"{use.label}: {use.error}"))
+        elif use.error.startswith("promotion.") or source in use.error:
+            findings.append(Finding(display, _key_line(use.error, lines), use.error))
         else:
-            where = display_path(use.path) if use.path else rule_file.display
+            where = display_path(use.path) if use.path else display
             findings.append(Finding(where, 1, f"{use.label} does not compose: {use.error}"))
     if not uses:
         if rule_file.root is not None:
-            overrides = [*searchpath_overrides(rule_file), f"promotion={rule_file.option}"]
             try:
-                compose_with_sources(overrides)
-            except ConfigError as exc:
-                key = re.match(r"promotion\.(\w+)", str(exc))
-                findings.append(
-                    Finding(rule_file.display, lines.get(key.group(1), 1) if key else 1, str(exc))
+                compose_with_sources(
+                    [*searchpath_overrides(rule_file), f"promotion={rule_file.option}"]
                 )
+            except ConfigError as exc:
+                findings.append(Finding(display, _key_line(str(exc), lines), str(exc)))
         known = all_metric_names(bool(data.get("new_data")))
-        for message in _unknown_names(gates, known, rule_file.source):
-            problems[message] = ["no experiment uses this file; checked against every metric"]
+        for message in unknown_rule_names(gates, known, source=source):
+            problems[message] = ["no experiment uses this file: checked against every metric"]
     for message, labels in problems.items():
-        gate, index = re.findall(re.escape(rule_file.source) + r": (\w+)\[(\d+)\]", message)[0]
+        gate, index = re.findall(re.escape(source) + r": (\w+)\[(\d+)\]", message)[0]
         line = lines.get(f"{gate}[{index}]", 1)
-        findings.append(Finding(rule_file.display, line, f"{message} ({', '.join(labels)})"))
-    return sorted(findings, key=lambda f: (f.file, f.line))
-
-
-def _unknown_names(gates: Mapping[str, Any], known: Any, source: str) -> list[str]:
-    from declarative_ml.rules import unknown_rule_names
-
-    return unknown_rule_names(gates, known, source=source)
+        findings.append(Finding(display, line, f"{message} ({', '.join(labels)})"))
+    return sorted(set(findings), key=lambda f: (f.file, f.line, f.message))
 
 
 def rules_check(client: Any, args: Namespace) -> None:
@@ -161,7 +189,7 @@ def rules_check(client: Any, args: Namespace) -> None:
     data = {"files": [f.display for f in files], "errors": [asdict(f) for f in findings]}
     emit(data, as_json=args.json, text=text)
     if findings:
-        raise RulesCheckFailed(summary)
+        raise RulesCheckFailed(f"{len(findings)} error(s) in promotion rule files")
 
 
 # --- plan -------------------------------------------------------------------
@@ -174,14 +202,17 @@ def fate(decision: Decision) -> str:
     return decision.target_stage
 
 
-def failed_rules(decision: Decision) -> list[str]:
-    """The failed rules of the first gate that failed, with their values."""
+def failed_rules(decision: Decision) -> list[dict[str, str]]:
+    """The failed rules of the first gate that failed: gate, rule and values (or reason)."""
     for name, gate in decision.gates.items():
         failed = [o for o in gate.outcomes if not o.held]
         if failed:
             return [
-                f"{name}: {' '.join(o.text.split())} "
-                + (f"({o.reason})" if o.reason else f"({o.left:.4g} vs {o.right:.4g})")
+                {
+                    "gate": name,
+                    "rule": " ".join(o.text.split()),
+                    "detail": o.reason or f"{o.left:.4g} vs {o.right:.4g}",
+                }
                 for o in failed
             ]
     return []
@@ -192,18 +223,25 @@ def _base_gates(composed: Composed, text: str | None, source: str) -> tuple[Any,
     from omegaconf import OmegaConf
 
     if text is None:
-        return None, "(new file)"
+        return None, "not there (a new file)"
     try:
         data, _ = load_rule_yaml(text)
         if not isinstance(data, Mapping):
             raise RuleError(f"{source}: expected a mapping")
         # Resolve ${...} in the base rules against this config, as composition would.
-        full = OmegaConf.to_container(composed.cfg, resolve=False)
-        full["promotion"] = {k: v for k, v in data.items() if k != "defaults"}  # type: ignore[index]
-        promotion = OmegaConf.to_container(OmegaConf.create(full).promotion, resolve=True)
-        return parse_gates(promotion, source=source), None  # type: ignore[arg-type]
+        full = _container(composed.cfg, resolve=False)
+        full["promotion"] = {k: v for k, v in data.items() if k != "defaults"}
+        promotion = _container(OmegaConf.create(full).promotion, resolve=True)
+        return parse_gates(promotion, source=source), None
     except Exception as exc:  # an old, broken file must not stop the plan
-        return None, f"(invalid: {' '.join(str(exc).split())})"
+        return None, f"invalid: {' '.join(str(exc).split())}"
+
+
+def _container(node: Any, *, resolve: bool) -> dict[str, Any]:
+    """An OmegaConf mapping as a plain dict."""
+    from omegaconf import OmegaConf
+
+    return dict(OmegaConf.to_container(node, resolve=resolve))  # type: ignore[arg-type]
 
 
 def _versions(client: Any, model_name: str, count: int) -> tuple[list[Any], dict[str, str]]:
@@ -274,9 +312,8 @@ def plan_rows(
 def _cell(side: dict[str, Any] | None, missing: str) -> str:
     if side is None:
         return missing
-    text = f"**{side['fate']}**"
-    if side["failed"]:
-        text += " (failed " + "; ".join(f"`{f}`" for f in side["failed"]) + ")"
+    failed = [f"{f['gate']}: `{f['rule']}` ({f['detail']})" for f in side["failed"]]
+    text = f"**{side['fate']}**" + (f"; failed {'; '.join(failed)}" if failed else "")
     return text.replace("|", "\\|")
 
 
@@ -288,36 +325,34 @@ def plan_markdown(
     lines = [
         f"### Promotion rules plan: `{model_name}`",
         "",
-        f"Rules `{rule_file.source}` (`{rule_file.display}`) on this branch vs `{base}`"
-        + (f" {note}" if note else "")
-        + f". Champion: {f'version {champion}' if champion else 'none'}. Each version is "
-        "decided as a new candidate against the champion (the champion against none). "
-        "Dry run: the registry is unchanged.",
+        f"- rules: `{rule_file.source}` (`{rule_file.display}`), this working tree vs `{base}`",
+        f"- champion: {f'version {champion}' if champion else 'none'}; each version is decided "
+        "as a new candidate against it (the champion itself against no champion)",
+        "- dry run: nothing in the registry was changed",
         "",
         f"| version | current stage | decision at `{base}` | decision on this branch | changed |",
         "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         stage = row["current_stage"] + "".join(f" @{a}" for a in row["aliases"])
-        base_cell = _cell(row["base"], note or "")
-        cells = [row["version"], stage, base_cell, _cell(row["branch"], ""), ""]
-        cells[-1] = "**yes**" if row["changed"] else ""
-        lines.append("| " + " | ".join(cells) + " |")
-    changed = sum(r["changed"] for r in rows)
-    lines += ["", f"**{changed} of {len(rows)} versions change fate.**"]
+        changed = "**yes**" if row["changed"] else ""
+        cells = [row["version"], stage, _cell(row["base"], f"({note})"), _cell(row["branch"], "")]
+        lines.append("| " + " | ".join([*cells, changed]) + " |")
     if not rows:
-        lines[-1] = f"No versions of `{model_name}` yet: nothing to decide."
-    return "\n".join(lines)
+        summary = f"No versions of `{model_name}` yet: nothing to decide."
+    elif note:
+        summary = f"Nothing to compare: at `{base}`, `{rule_file.source}` is {note}."
+    else:
+        summary = f"**{sum(r['changed'] for r in rows)} of {len(rows)} versions change fate.**"
+    return "\n".join([*lines, "", summary])
 
 
 def rules_plan(client: Any, args: Namespace) -> None:
     """Dry run: what this working tree's rules decide beside the rules at ``--base``."""
-    from omegaconf import OmegaConf
-
     composed = compose_with_sources(args.overrides)
     rule_file = composed.rule_file()
-    promotion = OmegaConf.to_container(composed.cfg.promotion, resolve=True)
-    branch = parse_gates(promotion, source=rule_file.source)  # type: ignore[arg-type]
+    promotion = _container(composed.cfg.promotion, resolve=True)
+    branch = parse_gates(promotion, source=rule_file.source)
     base_ref = args.base or "HEAD"
     base, note = _base_gates(composed, read_at_ref(rule_file.path, base_ref), rule_file.source)
     uri = composed.cfg.tracking.get("uri")
@@ -327,7 +362,7 @@ def rules_plan(client: Any, args: Namespace) -> None:
         from declarative_ml.registry.client import RegistryClient
 
         client = RegistryClient(MlflowClient(tracking_uri=uri))
-    model_name = str(promotion["model_name"])  # type: ignore[index]
+    model_name = str(promotion["model_name"])
     rows = plan_rows(client, model_name, branch, base, args.candidates)
     text = plan_markdown(rows, model_name=model_name, rule_file=rule_file, base=base_ref, note=note)
     emit(rows, as_json=args.json, text=text)

@@ -119,6 +119,7 @@ class PromotionConfig:
     enabled: bool = True
     model_name: str = "${dataset.name}-${model.name}"
     new_data: str | None = None
+    on_sweep: str = "best"
     register: list[Any] = field(default_factory=list)
     staging: list[Any] = field(default_factory=list)
     production: list[Any] = field(default_factory=list)

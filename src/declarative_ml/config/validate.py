@@ -11,7 +11,7 @@ from omegaconf.errors import OmegaConfBaseException
 from declarative_ml.data.load import check_source
 from declarative_ml.data.split import check_split
 from declarative_ml.errors import ConfigError
-from declarative_ml.metrics import metric_names, resolve_metrics
+from declarative_ml.metrics import metric_names, resolve_metrics, resolve_objective
 from declarative_ml.models.build import resolve_estimator_path
 from declarative_ml.models.preprocess import check_preprocess
 
@@ -26,6 +26,7 @@ class Plan:
     estimator: str
     gates: dict[str, list[Any]] = field(default_factory=dict)
     new_data: Any | None = None  # the dataset config named by promotion.new_data
+    objective: tuple[str, str] = ("", "maximize")  # (metric, direction) a sweep optimises
 
 
 def _enum_value(value: Any) -> str:
@@ -59,9 +60,14 @@ def validate_config(cfg: DictConfig) -> Plan:
         raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
     # Scored whenever declared, so a reproduction (promotion off) logs the same metrics.
     new_data = _new_data_config(cfg.promotion.new_data, task) if cfg.promotion.new_data else None
+    if cfg.promotion.on_sweep not in ("best", "each"):
+        raise ConfigError(f"promotion.on_sweep: {cfg.promotion.on_sweep!r} is not best or each")
     gates: dict[str, list[Any]] = {}
     if cfg.promotion.enabled:
         gates = check_promotion(cfg.promotion, metrics, task, new_data=new_data is not None)
+    objective = resolve_objective(
+        cfg.objective.metric, cfg.objective.direction, metrics, has_val=dataset.split.val_size > 0
+    )
     return Plan(
         task=task,
         family=_enum_value(cfg.model.family),
@@ -69,6 +75,7 @@ def validate_config(cfg: DictConfig) -> Plan:
         estimator=estimator,
         gates=gates,
         new_data=new_data,
+        objective=objective,
     )
 
 

@@ -1,17 +1,9 @@
-"""Promotion rule files on disk: where they are, where each rule sits, who uses them.
+"""Promotion rule files on disk, the file-side companion of the pure parser and evaluator.
 
-The rule parser and evaluator (``rules.parser``, ``rules.decision``) are pure; this
-module is their file-side companion for ``dml rules check`` and ``dml rules plan``:
-
-- `locate_rule_file` / `package_rule_files`: a rule file and the config root it
-  belongs to (the folder holding ``promotion/``, e.g. the package's ``conf/`` or a
-  user's ``hydra.searchpath`` folder);
-- `load_rule_yaml`: the YAML and the 1-based line of every gate and rule;
-- `compose_with_sources`: a composed config with the options Hydra chose and the
-  folders it searched, so a composed ``promotion`` can be traced to its file;
-- `experiments_using`: the experiments whose composed config selects a rule file,
-  with the metric names each will log;
-- `read_at_ref`: a file's text at a git ref (``git show REF:PATH``).
+For ``dml rules check`` and ``dml rules plan``: locating a rule file and its config
+root (the folder holding ``promotion/``: the package's ``conf/`` or a user's
+``hydra.searchpath`` folder), the line of each rule in its YAML, the experiments
+whose composed config selects it, and its text at a git ref.
 """
 
 from __future__ import annotations
@@ -32,15 +24,9 @@ GROUP = "promotion"
 
 @dataclass(frozen=True)
 class RuleFile:
-    """A promotion rule file.
-
-    Attributes:
-        path: The file, resolved.
-        display: The path as shown in messages: relative to the working directory
-            when inside it (what GitHub annotations expect), else absolute.
-        root: The config root holding ``promotion/<option>.yaml``, or None when the
-            file is not in a folder named ``promotion``.
-    """
+    """A promotion rule file: ``path`` (resolved), ``display`` (as messages show it, see
+    `display_path`) and ``root``, the config root holding ``promotion/<option>.yaml``
+    (None when the file is not in a folder named ``promotion``)."""
 
     path: Path
     display: str
@@ -53,8 +39,8 @@ class RuleFile:
 
     @property
     def source(self) -> str:
-        """``promotion/<option>.yaml``, the name composition errors use."""
-        return f"{GROUP}/{self.path.name}"
+        """``promotion/<option>.yaml`` as composition errors name it (else the file name)."""
+        return f"{GROUP}/{self.path.name}" if self.root is not None else self.path.name
 
     @property
     def packaged(self) -> bool:
@@ -63,7 +49,8 @@ class RuleFile:
 
 
 def display_path(path: Path) -> str:
-    """``path`` relative to the working directory when inside it, else absolute."""
+    """``path`` relative to the working directory when inside it (as GitHub annotations
+    expect), else absolute."""
     resolved = path.resolve()
     try:
         return resolved.relative_to(Path.cwd().resolve()).as_posix()
@@ -133,13 +120,8 @@ def load_rule_yaml(text: str) -> tuple[Any, dict[str, int]]:
 
 @dataclass
 class Composed:
-    """A config composed in-process, with what Hydra chose.
-
-    Attributes:
-        cfg: The config (without the ``hydra`` node), unresolved.
-        choices: The option chosen per group, e.g. ``{"promotion": "default"}``.
-        search_dirs: The file folders searched, in Hydra's order (package first).
-    """
+    """A config composed in-process (``cfg``, unresolved, without ``hydra``), the option
+    Hydra chose per group (``choices``) and the folders it searched, in its order."""
 
     cfg: Any
     choices: dict[str, str]
@@ -194,19 +176,12 @@ def compose_with_sources(overrides: Sequence[str]) -> Composed:
 
 @dataclass(frozen=True)
 class Use:
-    """An experiment whose composed config selects a rule file.
-
-    Attributes:
-        experiment: The experiment option, or None for the root config alone.
-        path: The experiment's YAML file (None for the root config).
-        task: ``binary``, ``multiclass`` or ``regression`` (None when it did not compose).
-        known: The metric names its runs log (what its rules may read).
-        error: Why it did not compose, or None.
-    """
+    """A config that selects a rule file: its ``experiment`` option and ``path`` (None for
+    the root config alone), the metric names its runs log (``known``) or why it did
+    not compose (``error``)."""
 
     experiment: str | None
     path: Path | None
-    task: str | None = None
     known: tuple[str, ...] = ()
     error: str | None = None
 
@@ -233,10 +208,9 @@ def _declared_promotion(path: Path) -> str | None:
     return None
 
 
-def known_metric_names(cfg: Any) -> tuple[str, tuple[str, ...]]:
-    """The task of a composed config and every metric name its runs log.
-
-    ``new_data_*`` names are included when ``promotion.new_data`` is set.
+def known_metric_names(cfg: Any) -> tuple[str, ...]:
+    """Every metric name the runs of a composed config log (``new_data_*`` included
+    when ``promotion.new_data`` is set).
 
     Raises:
         ConfigError: When ``metrics`` names a metric unfit for the task.
@@ -248,7 +222,7 @@ def known_metric_names(cfg: Any) -> tuple[str, tuple[str, ...]]:
     names = metric_names(metrics)
     if cfg.promotion.get("new_data"):
         names += [f"new_data_{m}" for m in metrics]
-    return task, tuple(names)
+    return tuple(names)
 
 
 def all_metric_names(new_data: bool) -> tuple[str, ...]:
@@ -280,12 +254,8 @@ def experiments_using(
     Hydra's search path has a file of that name. An experiment that does not
     compose is returned with its error when its defaults list names the option.
 
-    Args:
-        rule_file: The file.
-        cache: Compositions by overrides, shared across the files of one check.
-
-    Returns:
-        The uses, the root config first, then experiments by name.
+    ``cache`` (compositions by overrides) may be shared across the files of one check.
+    Returns the uses, the root config first, then experiments by name.
     """
     cache = {} if cache is None else cache
     if rule_file.root is None:
@@ -310,13 +280,13 @@ def experiments_using(
                 continue
             if composed.rule_file().path != rule_file.path:
                 continue  # an earlier folder on the search path shadows this file
-            task, known = known_metric_names(composed.cfg)
+            known = known_metric_names(composed.cfg)
         except ConfigError as exc:
             declared = (_declared_promotion(path) if path else None) or root_choice
             if declared == rule_file.option:
                 uses.append(Use(name, path, error=str(exc)))
             continue
-        uses.append(Use(name, path, task, known))
+        uses.append(Use(name, path, known))
     return uses
 
 
@@ -338,8 +308,9 @@ def read_at_ref(path: Path, ref: str) -> str | None:
     Raises:
         RuleError: When ``path`` is not in a git repository or ``ref`` is not a commit.
     """
-    folder = path.resolve().parent
-    top = _git(folder, "rev-parse", "--show-toplevel")
+    if ref.startswith("-"):
+        raise RuleError(f"--base {ref}: a git ref cannot start with '-'")
+    top = _git(path.resolve().parent, "rev-parse", "--show-toplevel")
     if top.returncode != 0:
         raise RuleError(f"{display_path(path)}: not in a git repository (--base needs one)")
     repo = Path(top.stdout.decode().strip()).resolve()

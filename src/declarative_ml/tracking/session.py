@@ -47,8 +47,12 @@ class ActiveRun:
         are optional in the model's signature.
         """
         self.metrics = dict(trained.metrics)
-        log_run_data(self.client, self.run_id, metrics=self.metrics,
-                     synchronous=not self.cfg.tracking.get("async", False))
+        log_run_data(
+            self.client,
+            self.run_id,
+            metrics=self.metrics,
+            synchronous=not self.cfg.tracking.get("async", False),
+        )
         if trained.saved is not None:
             from declarative_ml.tracking.model import log_saved_model
 
@@ -84,6 +88,7 @@ class Tracker:
     uri: str
     client: Any
     experiment_id: str
+    parent_run_id: str | None = None  # set for a trial of a sweep
 
     @contextmanager
     def run(
@@ -104,6 +109,8 @@ class Tracker:
         }
         if "dml.git.commit" in tags:
             tags["mlflow.source.git.commit"] = tags["dml.git.commit"]
+        if self.parent_run_id:  # explicit, so a stray MLFLOW_RUN_ID cannot re-parent it
+            tags["mlflow.parentRunId"] = self.parent_run_id
         with tracked_run(
             self.client, self.experiment_id, run_name=cfg.tracking.run_name, tags=tags
         ) as run_id:
@@ -122,13 +129,15 @@ class Tracker:
             yield active
 
 
-def open_tracker(tracking: Any) -> Tracker:
+def open_tracker(tracking: Any, *, sweep: Any | None = None) -> Tracker:
     """Reach the store named by ``tracking`` and get or create its experiment.
+
+    In a sweep, the store and experiment are the sweep's (its parent run's).
 
     Raises:
         TrackingError: if the store cannot be reached.
     """
-    uri = resolve_tracking_uri(tracking.uri)
+    uri = sweep.tracking_uri if sweep is not None else resolve_tracking_uri(tracking.uri)
     check_reachable(uri)
     import mlflow
     from mlflow import MlflowClient
@@ -136,6 +145,8 @@ def open_tracker(tracking: Any) -> Tracker:
     # Model.log reads the process-wide URI; everything else uses the explicit client.
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri)
+    if sweep is not None:
+        return Tracker(uri, client, sweep.experiment_id, sweep.parent_run_id)
     experiment_id = get_or_create_experiment(client, tracking.experiment_name)
     return Tracker(uri, client, experiment_id)
 

@@ -1,0 +1,168 @@
+"""A Hydra callback that opens the sweep's parent run and closes it with a summary."""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from declarative_ml import console
+from declarative_ml.sweeps.context import Sweep, best_trial, read_sweep, read_trials, write_sweep
+
+logger = logging.getLogger(__name__)
+
+
+def count_trials(config: DictConfig) -> int | None:
+    """How many trials the sweep will run, when it can be known up front."""
+    sweeper = config.hydra.sweeper
+    if "n_trials" in sweeper:
+        return int(sweeper.n_trials)
+    try:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        texts = list(config.hydra.overrides.task)
+        texts += [f"{k}={v}" for k, v in (sweeper.get("params") or {}).items()]
+        total = 1
+        for override in OverridesParser.create().parse_overrides(texts):
+            if override.is_sweep_override():
+                total *= len(list(override.sweep_iterator()))
+        return total
+    except Exception:  # an exotic sweeper: the count is only for progress lines
+        return None
+
+
+class SweepCallback(Callback):
+    """``on_multirun_start``: store, experiment and parent run, once, before any trial.
+    ``on_multirun_end``: trial table and plot on the parent, best trial marked and
+    (``promotion.on_sweep: best``) promoted, parent run ended."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from mlflow import MlflowClient
+
+        from declarative_ml.config.validate import validate_config
+        from declarative_ml.tracking.store import (
+            check_reachable,
+            get_or_create_experiment,
+            resolve_tracking_uri,
+        )
+
+        task_cfg = DictConfig({k: v for k, v in config.items() if k != "hydra"})
+        objective, direction = validate_config(task_cfg).objective
+        uri = resolve_tracking_uri(config.tracking.uri)
+        check_reachable(uri)
+        client = MlflowClient(uri)
+        experiment_id = get_or_create_experiment(client, config.tracking.experiment_name)
+        sweep_dir = Path(config.hydra.sweep.dir)
+        parent = client.create_run(
+            experiment_id,
+            run_name=f"sweep-{sweep_dir.name}",
+            tags={
+                "dml.sweep": "parent",
+                "dml.sweep.dir": str(sweep_dir.resolve()),
+                "dml.sweep.objective": f"{direction} {objective}",
+                "dml.sweep.sweeper": str(config.hydra.sweeper.get("_target_", "")),
+            },
+        )
+        total = count_trials(config)
+        write_sweep(
+            sweep_dir, Sweep(parent.info.run_id, experiment_id, uri, objective, direction, total)
+        )
+        console.say(
+            f"sweep: parent run {parent.info.run_id}, "
+            f"{total if total is not None else 'an open number of'} trials, "
+            f"{direction} {objective}"
+        )
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep = read_sweep(sweep_dir)
+        if sweep is None:
+            return
+        from mlflow import MlflowClient
+
+        client = MlflowClient(sweep.tracking_uri)
+        trials = read_trials(sweep_dir)
+        best = best_trial(trials, sweep.direction)
+        failed = [t for t in trials if t.status != "FINISHED"]
+        try:
+            self._summarise(client, sweep, trials, best, failed)
+            if best is not None:
+                self._promote_best(client, config, best)
+        finally:
+            client.set_terminated(sweep.parent_run_id, "FINISHED" if best else "FAILED")
+        best_text = (
+            f"best trial #{best.number}: {sweep.objective} {best.objective:.4f} (run {best.run_id})"
+            if best
+            else "no trial finished"
+        )
+        console.say(f"sweep: {len(trials)} trials, {len(failed)} failed; {best_text}")
+
+    @staticmethod
+    def _summarise(
+        client: Any, sweep: Sweep, trials: list[Any], best: Any, failed: list[Any]
+    ) -> None:
+        from declarative_ml.sweeps.summary import objective_plot, swept_values, trial_table
+        from declarative_ml.tracking.record import log_run_data
+
+        table = trial_table(trials, best)
+        params = sorted({k for t in trials for k in swept_values(t)})
+        metrics = {"n_trials": float(len(trials)), "n_failed": float(len(failed))}
+        tags = {}
+        if best is not None and best.objective is not None and not math.isnan(best.objective):
+            metrics[f"best_{sweep.objective}"] = best.objective
+            tags = {
+                "dml.sweep.best_run_id": str(best.run_id),
+                "dml.sweep.best_trial": str(best.number),
+            }
+            client.set_tag(best.run_id, "dml.sweep.best", "true")
+        log_run_data(client, sweep.parent_run_id, metrics=metrics, tags=tags)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "sweep"
+            folder.mkdir()
+            table.to_csv(folder / "trials.csv", index=False)
+            objective_plot(table, params, sweep.objective, folder / "objective.png")
+            client.log_artifacts(sweep.parent_run_id, str(folder), "sweep")
+
+    @staticmethod
+    def _promote_best(client: Any, config: DictConfig, best: Any) -> None:
+        """Apply the promotion rules to the best trial only (``on_sweep: best``)."""
+        if not config.promotion.enabled or config.promotion.on_sweep != "best":
+            return
+        from declarative_ml.config.validate import validate_config
+        from declarative_ml.promotion import describe, promote_run
+        from declarative_ml.reproduce import snapshot_config
+
+        with tempfile.TemporaryDirectory() as tmp:
+            from omegaconf import OmegaConf
+
+            snapshot = OmegaConf.load(
+                client.download_artifacts(best.run_id, "config/config.yaml", tmp)
+            )
+        assert isinstance(snapshot, DictConfig)
+        cfg = snapshot_config(snapshot)
+        plan = validate_config(cfg)
+        run = client.get_run(best.run_id)
+        model_uri = next(
+            (f"models:/{o.model_id}" for o in (run.outputs.model_outputs if run.outputs else [])),
+            None,
+        )
+        if not plan.gates or model_uri is None:
+            return
+        promotion = promote_run(
+            client,
+            gates=plan.gates,
+            model_name=cfg.promotion.model_name,
+            run_id=best.run_id,
+            metrics=dict(run.data.metrics),
+            model_uri=model_uri,
+            new_data=plan.new_data,
+            metric_names=plan.metrics,
+            task=plan.task,
+        )
+        for line in describe(promotion):
+            console.say(f"sweep: {line}")

@@ -1,0 +1,110 @@
+"""Multirun sweeps through the real CLI: parent and child runs, summary, best-trial promotion."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import mlflow
+import pytest
+from conftest import run_cli
+
+FAST = ("experiment=xgb_baseline", "run.log_plots=false", "model.params.n_estimators=20")
+
+
+def _runs(uri: str) -> tuple[object, list[object]]:
+    client = mlflow.MlflowClient(uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    parents = [r for r in runs if r.data.tags.get("dml.sweep") == "parent"]
+    assert len(parents) == 1
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    return parents[0], children
+
+
+def test_grid_sweep_with_a_failing_trial(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    proc = run_cli(
+        "-m",
+        *FAST,
+        f"tracking.uri={uri}",
+        "model.params.max_depth=2,4",
+        "model.params.learning_rate=0.3,-1",
+        cwd=tmp_path,
+        env={"MLFLOW_RUN_ID": "0" * 32},
+    )  # a stray run id must not re-parent trials
+    assert proc.returncode == 0, proc.stderr
+    assert "trial 1 of 4" in proc.stdout and "trial 4 of 4" in proc.stdout
+    assert "best so far val_roc_auc" in proc.stdout
+    assert "sweep: 4 trials, 2 failed; best trial #" in proc.stdout
+    assert proc.stderr.count("error: trial #") == 2
+
+    parent, children = _runs(uri)
+    client = mlflow.MlflowClient(uri)
+    assert parent.info.status == "FINISHED"
+    assert len(children) == 4
+    assert sorted(r.info.status for r in children) == ["FAILED", "FAILED", "FINISHED", "FINISHED"]
+    assert parent.data.metrics["n_trials"] == 4 and parent.data.metrics["n_failed"] == 2
+    best = [r for r in children if r.data.tags.get("dml.sweep.best") == "true"]
+    assert len(best) == 1 and best[0].info.run_id == parent.data.tags["dml.sweep.best_run_id"]
+    finished = [r for r in children if r.info.status == "FINISHED"]
+    assert best[0].data.metrics["val_roc_auc"] == max(
+        r.data.metrics["val_roc_auc"] for r in finished
+    )
+    assert parent.data.metrics["best_val_roc_auc"] == best[0].data.metrics["val_roc_auc"]
+
+    table = client.download_artifacts(parent.info.run_id, "sweep/trials.csv", str(tmp_path))
+    with open(table) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["status"] for r in rows].count("FAILED") == 2
+    assert {r["model.params.max_depth"] for r in rows} == {"2", "4"}
+    assert [r["best"] for r in rows].count("True") == 1
+    names = [a.path for a in client.list_artifacts(parent.info.run_id, "sweep")]
+    assert names == ["sweep/objective.png", "sweep/trials.csv"]
+
+    # on_sweep: best -> only the best trial was considered for the registry
+    versions = client.search_model_versions("name = 'breast_cancer-xgboost'")
+    assert [v.run_id for v in versions] == [best[0].info.run_id]
+
+
+@pytest.mark.slow
+def test_joblib_sweep_on_a_fresh_store(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'fresh' / 'mlflow.db'}"
+    (tmp_path / "fresh").mkdir()
+    proc = run_cli(
+        "-m",
+        *FAST,
+        f"tracking.uri={uri}",
+        "sweep=xgb_grid",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "sweep: 6 trials, 0 failed" in proc.stdout
+    parent, children = _runs(uri)
+    assert len(children) == 6 and {r.info.status for r in children} == {"FINISHED"}
+    assert (
+        len(
+            {
+                r.data.params["model.params.max_depth"]
+                + r.data.params["model.params.learning_rate"]
+                for r in children
+            }
+        )
+        == 6
+    )  # no trial double-counted
+
+
+def test_on_sweep_each_promotes_every_trial(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    proc = run_cli(
+        "-m",
+        *FAST,
+        f"tracking.uri={uri}",
+        "model.params.max_depth=2,4",
+        "promotion.on_sweep=each",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    client = mlflow.MlflowClient(uri)
+    assert len(client.search_model_versions("name = 'breast_cancer-xgboost'")) == 2
