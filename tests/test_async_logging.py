@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import mlflow
 import pytest
-from conftest import compose_config
 
+from conftest import compose_config
 from declarative_ml.runner import train
 
 

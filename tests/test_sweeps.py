@@ -7,6 +7,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+
 from conftest import run_cli
 
 FAST = ("experiment=xgb_baseline", "run.log_plots=false", "model.params.n_estimators=20")
