@@ -46,6 +46,15 @@ def _expect(stages: Stages, kind: type) -> Any:
     return item
 
 
+def _isolate(cfg: DictConfig) -> bool:
+    """Train in a child only while it pays: when MLflow is not imported yet, the child
+    trains while this process imports it. Later runs in the same process (the trials of
+    a sweep) train here, where scikit-learn and XGBoost then stay imported."""
+    import sys
+
+    return bool(cfg.run.isolate_training) and "mlflow" not in sys.modules
+
+
 def train(
     cfg: DictConfig, *, overrides: list[str] | None = None, hydra_config: Any | None = None
 ) -> RunResult:
@@ -63,7 +72,7 @@ def train(
     with tempfile.TemporaryDirectory(prefix="dml-") as tmp:
         workdir = Path(tmp)
         with Stages(
-            training_stages, cfg, plan, workdir, isolate=cfg.run.isolate_training
+            training_stages, cfg, plan, workdir, isolate=_isolate(cfg)
         ) as stages:
             from declarative_ml.tracking import session  # imports MLflow while the child trains
 
