@@ -13,9 +13,14 @@ from declarative_ml.runner import train
 def test_async_logging_stores_every_metric(tracking_uri: str, isolate: str) -> None:
     results = {}
     for mode in ("false", "true"):
-        cfg = compose_config("experiment=xgb_baseline", f"tracking.uri={tracking_uri}",
-                             f"tracking.async={mode}", "run.log_plots=false",
-                             "promotion.enabled=false", f"run.isolate_training={isolate}")
+        cfg = compose_config(
+            "experiment=xgb_baseline",
+            f"tracking.uri={tracking_uri}",
+            f"tracking.async={mode}",
+            "run.log_plots=false",
+            "promotion.enabled=false",
+            f"run.isolate_training={isolate}",
+        )
         results[mode] = train(cfg)
     client = mlflow.MlflowClient(tracking_uri)
     stored = {m: client.get_run(r.run_id).data.metrics for m, r in results.items()}

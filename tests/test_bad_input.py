@@ -336,8 +336,10 @@ def test_multirun_still_sweeps(tmp_path: Path) -> None:
         "promotion.enabled=false",
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("finished") == 2
-    assert sorted(r.info.status for r in store_runs(tmp_path)) == ["FINISHED", "FINISHED"]
+    assert proc.stdout.count(" finished (") == 2
+    runs = store_runs(tmp_path)  # two trials and the sweep's parent run
+    assert sorted(r.info.status for r in runs) == ["FINISHED"] * 3
+    assert sum(r.data.tags.get("dml.sweep") == "parent" for r in runs) == 1
 
 
 def test_multirun_bad_sweep_value_is_one_line(tmp_path: Path) -> None:

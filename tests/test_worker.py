@@ -1,4 +1,5 @@
-"""Stages in a child process: results stream back, errors keep their type, a dead child is noticed."""
+"""Stages in a child process: results stream back, errors keep their type, a dead child
+is noticed."""
 
 from __future__ import annotations
 

@@ -188,13 +188,24 @@ def main() -> None:
     with _hydra_errors_raised():
         try:
             app()
+        except KeyboardInterrupt:
+            _close_open_sweeps("KILLED")
+            raise
         except Exception as exc:  # from Hydra: parsing, composition, launcher, sweeper
+            _close_open_sweeps("FAILED")
             if show_traceback:
                 raise
             from declarative_ml.config.errors_hydra import format_hydra_error, is_config_error
 
             console.error(format_hydra_error(exc, config_name=CONFIG_NAME))
             sys.exit(ConfigError.exit_code if is_config_error(exc) else 1)
+
+
+def _close_open_sweeps(status: str) -> None:
+    """A sweep that stopped early (bad search space, Ctrl-C) still ends its parent run."""
+    module = sys.modules.get("declarative_ml.sweeps.callback")
+    if module is not None:
+        module.close_open_sweeps(status)
 
 
 def exit_without_teardown(run: Callable[[], object]) -> NoReturn:

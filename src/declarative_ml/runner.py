@@ -71,9 +71,7 @@ def train(
     plan = validate_config(cfg)
     with tempfile.TemporaryDirectory(prefix="dml-") as tmp:
         workdir = Path(tmp)
-        with Stages(
-            training_stages, cfg, plan, workdir, isolate=_isolate(cfg)
-        ) as stages:
+        with Stages(training_stages, cfg, plan, workdir, isolate=_isolate(cfg)) as stages:
             from declarative_ml.tracking import session  # imports MLflow while the child trains
 
             sweep = current_sweep(hydra_config)

@@ -16,6 +16,21 @@ from declarative_ml.sweeps.context import Sweep, best_trial, read_sweep, read_tr
 
 logger = logging.getLogger(__name__)
 
+# Parent runs opened in this process and not yet closed by on_multirun_end.
+_open: list[Sweep] = []
+
+
+def close_open_sweeps(status: str) -> None:
+    """End every parent run this process opened whose sweep ended without a summary."""
+    while _open:
+        sweep = _open.pop()
+        try:
+            from mlflow import MlflowClient
+
+            MlflowClient(sweep.tracking_uri).set_terminated(sweep.parent_run_id, status)
+        except Exception:  # the store itself may be what failed
+            logger.warning("could not end sweep parent run %s", sweep.parent_run_id)
+
 
 def count_trials(config: DictConfig) -> int | None:
     """How many trials the sweep will run, when it can be known up front."""
@@ -53,6 +68,7 @@ class SweepCallback(Callback):
 
         task_cfg = DictConfig({k: v for k, v in config.items() if k != "hydra"})
         objective, direction = validate_config(task_cfg).objective
+        direction = config.hydra.sweeper.get("direction") or direction  # the sweeper's word wins
         uri = resolve_tracking_uri(config.tracking.uri)
         check_reachable(uri)
         client = MlflowClient(uri)
@@ -69,9 +85,9 @@ class SweepCallback(Callback):
             },
         )
         total = count_trials(config)
-        write_sweep(
-            sweep_dir, Sweep(parent.info.run_id, experiment_id, uri, objective, direction, total)
-        )
+        sweep = Sweep(parent.info.run_id, experiment_id, uri, objective, direction, total)
+        _open.append(sweep)
+        write_sweep(sweep_dir, sweep)
         console.say(
             f"sweep: parent run {parent.info.run_id}, "
             f"{total if total is not None else 'an open number of'} trials, "
@@ -95,6 +111,8 @@ class SweepCallback(Callback):
                 self._promote_best(client, config, best)
         finally:
             client.set_terminated(sweep.parent_run_id, "FINISHED" if best else "FAILED")
+            if sweep in _open:
+                _open.remove(sweep)
         best_text = (
             f"best trial #{best.number}: {sweep.objective} {best.objective:.4f} (run {best.run_id})"
             if best
