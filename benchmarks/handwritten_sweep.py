@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tracking-uri", required=True)
     parser.add_argument("--trials", type=int, default=8)
+    parser.add_argument("--estimators", type=int, default=200)
     args = parser.parse_args()
     mlflow.set_tracking_uri(args.tracking_uri)
     mlflow.set_experiment("bench-handwritten-sweep")
@@ -36,7 +37,7 @@ def main() -> None:
         for depth in range(2, 2 + args.trials):
             with mlflow.start_run(nested=True):
                 params = {
-                    "n_estimators": 20,
+                    "n_estimators": args.estimators,
                     "max_depth": depth,
                     "learning_rate": 0.3,
                     "random_state": 42,

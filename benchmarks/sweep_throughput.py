@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def _ours(uri: str, trials: int, workers: int) -> list[str]:
+def _ours(uri: str, trials: int, workers: int, estimators: int) -> list[str]:
     depths = ",".join(str(d) for d in range(2, 2 + trials))
     cmd = [
         sys.executable,
@@ -32,7 +32,7 @@ def _ours(uri: str, trials: int, workers: int) -> list[str]:
         "experiment=xgb_baseline",
         f"tracking.uri={uri}",
         f"model.params.max_depth={depths}",
-        "model.params.n_estimators=20",
+        f"model.params.n_estimators={estimators}",
         "promotion.enabled=false",
     ]
     if workers > 1:
@@ -60,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--estimators", type=int, default=200, help="boosting rounds per fit")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="dml-sweep-bench-"))
     print(f"workdir: {workdir}")
@@ -81,7 +82,7 @@ def main() -> None:
                     str(args.trials),
                 ]
             else:
-                cmd = _ours(uri, args.trials, 2 if "2" in name else 1)
+                cmd = _ours(uri, args.trials, 2 if "2" in name else 1, args.estimators)
             start = time.perf_counter()
             proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
             wall = time.perf_counter() - start
