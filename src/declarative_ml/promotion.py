@@ -104,6 +104,3 @@ def describe(promotion: Promotion) -> list[str]:
             detail = outcome.reason or f"{_fmt(outcome.left)} vs {_fmt(outcome.right)}"
             lines.append(f"  {name} failed: {outcome.text} ({detail})")
     return lines
-
-
-__all__ = ["Promotion", "describe", "promote_run"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from declarative_ml.errors import RuleError
 
 if TYPE_CHECKING:
-    from declarative_ml.rules.parser import Expr, Rule
+    from declarative_ml.rules.nodes import Expr, Rule
 
 #: The gates, in the order a candidate passes them: each counts only if the ones
 #: before it passed (a model is registered, then staged, then put in production).

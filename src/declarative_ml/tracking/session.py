@@ -149,6 +149,3 @@ def open_tracker(tracking: Any, *, sweep: Any | None = None) -> Tracker:
         return Tracker(uri, client, sweep.experiment_id, sweep.parent_run_id)
     experiment_id = get_or_create_experiment(client, tracking.experiment_name)
     return Tracker(uri, client, experiment_id)
-
-
-__all__ = ["ActiveRun", "Tracker", "open_tracker", "redact_uri"]
