@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: setup run test test-fast lint typecheck bench clean
+.PHONY: setup run test test-fast lint typecheck bench clean postgres
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,13 @@ setup: $(STAMP)  ## create .venv and install the package with its dev tools
 run: $(STAMP)  ## train the baseline experiment into ./mlflow.db
 	$(BIN)/python -m declarative_ml experiment=xgb_baseline
 
-test: $(STAMP)  ## the whole suite, slow and server tests included (what CI runs)
+PG_BIN ?= /usr/lib/postgresql/15/bin
+
+postgres:  ## PostgreSQL server binaries for the server tests (Debian's package, as root)
+	@test -x $(PG_BIN)/initdb && id postgres >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+
+test: $(STAMP) postgres  ## the whole suite, slow and server tests included (what CI runs)
 	$(BIN)/python -m pytest -o addopts="-ra --strict-markers" -p no:cacheprovider
 
 test-fast: $(STAMP)  ## the quick default suite (no slow or server tests)

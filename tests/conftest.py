@@ -71,3 +71,29 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[tuple[str, int]]:
+    """One PostgreSQL server on 127.0.0.1 for the whole session (server tests only)."""
+    from stores import postgres_server
+
+    with postgres_server() as address:
+        yield address
+
+
+@pytest.fixture
+def postgres_uri(postgres: tuple[str, int]) -> str:
+    """A new, empty PostgreSQL database: a store that does not exist yet."""
+    from stores import create_database
+
+    return create_database(*postgres)
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path) -> Iterator[str]:
+    """A real `mlflow server` on 127.0.0.1 with a sqlite backend in tmp_path; yields its URL."""
+    from stores import mlflow_server as start
+
+    with start(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "server") as server:
+        yield server.url

@@ -194,6 +194,8 @@ def test_single_class_target(tmp_path: Path) -> None:
     [
         ("model.estimator=os.system", "model.estimator"),
         ("model.estimator=builtins.open", "model.estimator"),
+        ("model.estimator=pathlib.Path", "model.estimator"),
+        ("model.estimator=logging.os.system", "model.estimator"),
         ("model.estimator.classification=subprocess.run", "model.estimator.classification"),
         ("++model.estimator.classification=subprocess.run", "model.estimator.classification"),
         ("model.estimator={classification:subprocess.run}", "model.estimator.classification"),

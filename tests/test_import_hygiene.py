@@ -102,3 +102,20 @@ def test_config_errors_fail_before_heavy_imports(
     assert message in proc.stderr
     assert imported_heavy(proc.stderr) == set()
     assert not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.slow
+def test_training_xgb_baseline_never_imports_torch(tmp_path: Path) -> None:
+    # In-process training, so every import of the run shows in one -X importtime log.
+    proc = run_cli(
+        "experiment=xgb_baseline",
+        "model.params.n_estimators=10",
+        "run.isolate_training=false",
+        "run.log_plots=false",
+        cwd=tmp_path,
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert {"xgboost", "mlflow", "sklearn"} <= imported_heavy(proc.stderr)  # it did train
+    assert "torch" not in imported_heavy(proc.stderr)

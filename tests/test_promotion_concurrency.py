@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import mlflow
 import pytest
@@ -122,68 +118,15 @@ def test_eight_processes_promote_on_sqlite(tracking_uri: str) -> None:
     _check_registry(tracking_uri, jobs)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[str]:
-    """A real `mlflow server` on 127.0.0.1 with a sqlite backend in tmp_path."""
-    port = _free_port()
-    backend = f"sqlite:///{tmp_path / 'server.db'}"
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            backend,
-            "--default-artifact-root",
-            str(tmp_path / "artifacts"),
-            "--workers",
-            "2",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "MLFLOW_TRACKING_URI": ""},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    import urllib.request
-
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            log.close()
-            pytest.fail("mlflow server did not start:\n" + (tmp_path / "server.log").read_text())
-        time.sleep(0.5)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
 @pytest.mark.server
 def test_eight_processes_promote_on_a_server(mlflow_server: str) -> None:
     jobs = _candidates(mlflow_server)
     _promote_all_at_once(mlflow_server, jobs)
     _check_registry(mlflow_server, jobs)
+
+
+@pytest.mark.server
+def test_eight_processes_promote_on_postgresql(postgres_uri: str) -> None:
+    jobs = _candidates(postgres_uri)
+    _promote_all_at_once(postgres_uri, jobs)
+    _check_registry(postgres_uri, jobs)

@@ -21,6 +21,7 @@ from declarative_ml import console
 from declarative_ml.config.resolvers import CONF_DIR, register_resolvers
 from declarative_ml.config.store import register_configs
 from declarative_ml.errors import ConfigError, DeclarativeMLError
+from declarative_ml.tracking.signals import Terminated, terminated_on_sigterm
 
 logger = logging.getLogger("declarative_ml")
 CONFIG_NAME = "config"
@@ -39,11 +40,13 @@ def task(cfg: DictConfig) -> float | None:
     from declarative_ml.runner import train
     from declarative_ml.summary import print_summary
     from declarative_ml.sweeps.trial import TrialReporter
+    from declarative_ml.tracking.secrets import mask_overrides, mask_text, unresolved_strings
 
     quiet_mlflow()  # again: joblib's worker processes never ran main()
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
-    overrides = list(hydra_cfg.overrides.task) if hydra_cfg is not None else []
-    trial = TrialReporter(hydra_cfg, overrides)
+    # As typed: iterating the node would resolve ${oc.env:..} into the recorded overrides.
+    overrides = unresolved_strings(hydra_cfg.overrides.task) if hydra_cfg is not None else []
+    trial = TrialReporter(hydra_cfg, mask_overrides(overrides))  # its record reaches MLflow
     try:
         trial.start()
         result = train(cfg, overrides=overrides, hydra_config=hydra_cfg)
@@ -51,9 +54,10 @@ def task(cfg: DictConfig) -> float | None:
         if debug_enabled():
             _print_child_traceback(exc)
             raise
-        console.error(trial.prefix + one_line(str(exc)))
+        # The terminal may show data values (pandera's failure cases); the record may not.
+        console.error(trial.prefix + one_line(exc.terminal_message or str(exc)))
         if trial.in_sweep:  # the sweep goes on; the sweeper sees a failed trial
-            trial.failed(one_line(str(exc)))
+            trial.failed(mask_text(one_line(str(exc))))
             return None
         sys.exit(exc.exit_code)
     except Exception as exc:  # unexpected: still one line unless debugging
@@ -63,7 +67,7 @@ def task(cfg: DictConfig) -> float | None:
         message = f"{type(exc).__name__}: {one_line(str(exc))}"
         console.error(f"{trial.prefix}{message} (set DML_DEBUG=1 for the traceback)")
         if trial.in_sweep:
-            trial.failed(message)
+            trial.failed(mask_text(message))
             return None
         sys.exit(1)
     print_summary(result)
@@ -128,12 +132,16 @@ def main() -> None:
     register_resolvers()
     app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)(task)
     show_traceback = debug_enabled() or _env_flag("HYDRA_FULL_ERROR")
-    with _hydra_errors_raised():
+    with _hydra_errors_raised(), terminated_on_sigterm():
         try:
             app()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Terminated) as exc:  # Ctrl-C, SIGTERM: runs end KILLED
             _close_open_sweeps("KILLED")
-            raise
+            if show_traceback:
+                raise
+            stopped = exc if isinstance(exc, Terminated) else None
+            console.error(f"{stopped or 'interrupted'}; runs in progress were ended KILLED")
+            sys.exit(stopped.exit_code if stopped else 130)
         except Exception as exc:  # from Hydra: parsing, composition, launcher, sweeper
             _close_open_sweeps("FAILED")
             if show_traceback:

@@ -1,18 +1,28 @@
-"""The one place user-facing text is written: results to stdout, problems to stderr."""
+"""The one place user-facing text is written: results to stdout, problems to stderr.
+
+Known secrets (``tracking/secrets.py``) are masked in every line.
+"""
 
 from __future__ import annotations
 
 import sys
 
+from declarative_ml.tracking.secrets import mask_text
+
 
 def say(message: str = "") -> None:
     """A line for the user on stdout."""
-    print(message, file=sys.stdout, flush=True)
+    print(mask_text(message), file=sys.stdout, flush=True)
 
 
 def error(message: str) -> None:
     """One line on stderr, prefixed so it stands out in CI logs."""
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    print(f"error: {mask_text(message)}", file=sys.stderr, flush=True)
+
+
+def warn(message: str) -> None:
+    """One line on stderr for something the user should know that did not stop the run."""
+    print(f"warning: {mask_text(message)}", file=sys.stderr, flush=True)
 
 
 def format_metrics(metrics: dict[str, float], names: list[str]) -> str:

@@ -13,6 +13,10 @@ class DeclarativeMLError(Exception):
     """Base class of every error caused by a user's config, data or store."""
 
     exit_code = 2
+    # A fuller message for the terminal only, when ``str(error)`` (what may be recorded
+    # in MLflow: an error tag, a sweep's trial table) must leave something out, such as
+    # the data values that failed a check.
+    terminal_message: str | None = None
 
 
 class ConfigError(DeclarativeMLError, ValueError):

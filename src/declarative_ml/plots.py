@@ -97,6 +97,28 @@ def feature_importance_plot(importances: Any, names: list[str], path: Path) -> P
     return path
 
 
+def learning_curve_plot(
+    history: list[dict[str, float]], best_epoch: int | None, path: Path
+) -> Path:
+    """Losses per epoch (left) and validation metrics per epoch (right), best epoch marked."""
+    epochs = range(1, len(history) + 1)
+    names = list(dict.fromkeys(name for record in history for name in record))
+    losses = [n for n in names if n in ("train_loss", "val_loss")]  # val_log_loss is a metric
+    scores = [n for n in names if n not in losses]
+    fig = _figure(10.0 if scores else 5.0, 4.0)
+    panels = [("loss", losses), ("validation metric", scores)] if scores else [("loss", losses)]
+    for index, (label, group) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), index + 1)
+        for name in group:
+            ax.plot(epochs, [record.get(name, float("nan")) for record in history], label=name)
+        if best_epoch is not None:
+            ax.axvline(best_epoch + 1, color="grey", linestyle="--", label="kept epoch")
+        ax.set(xlabel="epoch", ylabel=label, title=f"Learning curve ({label})")
+        ax.legend(loc="best")
+    fig.savefig(path)
+    return path
+
+
 def feature_importances(estimator: Any) -> Any | None:
     """``feature_importances_``, else mean absolute ``coef_``, else None."""
     import numpy as np
@@ -110,9 +132,16 @@ def feature_importances(estimator: Any) -> Any | None:
 
 
 def write_plots(
-    folder: Path, pipeline: Any, data: Any, test_predictions: tuple[Any, Any]
+    folder: Path,
+    pipeline: Any,
+    data: Any,
+    test_predictions: tuple[Any, Any],
+    *,
+    history: list[dict[str, float]] | None = None,
+    best_epoch: int | None = None,
 ) -> list[str]:
-    """Every plot that fits the task, from the test split; returns the file paths."""
+    """Every plot that fits the task, from the test split, plus the learning curve when
+    the model kept a per-epoch ``history``; returns the file paths."""
     folder.mkdir(parents=True, exist_ok=True)
     y = data.encoded["test"]
     pred, proba = test_predictions
@@ -134,4 +163,6 @@ def write_plots(
             written.append(
                 feature_importance_plot(importances, names, folder / "feature_importance.png")
             )
+    if history:
+        written.append(learning_curve_plot(history, best_epoch, folder / "learning_curve.png"))
     return [str(p) for p in written]

@@ -9,6 +9,7 @@ from declarative_ml.registry.apply import Applied, Champion, apply_decision, fin
 from declarative_ml.registry.client import RegistryClient
 from declarative_ml.registry.lock import registry_lock
 from declarative_ml.rules import Decision, evaluate_rules
+from declarative_ml.tracking.verify import DIGEST_TAG, check_before_registering
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def promote_run(
     client = RegistryClient(client)
     model_id = model_uri.removeprefix("models:/")
     source = client.get_logged_model(model_id).artifact_location
+    digest = check_before_registering(client, model_id)  # complete and unchanged in the store
     # Decide and apply under one lock: the champion compared against is the one replaced.
     with registry_lock(client, model_name):
         champion = find_champion(client, model_name)
@@ -71,6 +73,7 @@ def promote_run(
             model_uri=source,
             model_id=model_id,
             model_exists=champion is not None,
+            tags={DIGEST_TAG: digest},
         )
     record = {
         "model_name": model_name,

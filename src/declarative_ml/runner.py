@@ -16,6 +16,8 @@ from omegaconf import DictConfig
 
 from declarative_ml.config.validate import Plan, validate_config
 from declarative_ml.sweeps.context import current_sweep
+from declarative_ml.tracking.outage import explained_outage
+from declarative_ml.tracking.secrets import remember_config
 from declarative_ml.training import Plotted, PreparedData, Trained, training_stages
 from declarative_ml.worker import Stages
 
@@ -68,6 +70,8 @@ def train(
     Returns:
         The :class:`RunResult`.
     """
+    # Before validation resolves the config in place: ${oc.env:..} is still visible.
+    remember_config(cfg, overrides or [])  # masked in everything this process writes
     plan = validate_config(cfg)
     with tempfile.TemporaryDirectory(prefix="dml-") as tmp:
         workdir = Path(tmp)
@@ -77,7 +81,11 @@ def train(
             sweep = current_sweep(hydra_config)
             tracker = session.open_tracker(cfg.tracking, sweep=sweep)
             data: PreparedData = _expect(stages, PreparedData)
-            with tracker.run(cfg, overrides or [], plan=plan, data=data) as run:
+            budget = float(cfg.tracking.retry_budget_s)
+            with (
+                explained_outage(tracker.uri, budget),
+                tracker.run(cfg, overrides or [], plan=plan, data=data) as run,
+            ):
                 trained: Trained = _expect(stages, Trained)
                 run.log_training(trained, signature_rows=data.splits["train"].X)
                 _expect(stages, Plotted)

@@ -7,6 +7,7 @@ picklable result; large outputs (model files, plots) are written to ``workdir``.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class Trained:
     example: Any  # first raw training rows: the model's input example
     example_predictions: Any
     saved: SavedModel | None
+    history: list[dict[str, float]] | None = None  # per epoch (torch): train_loss, val_*
+    best_epoch: int | None = None  # index into history of the epoch the model holds
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ def load_validated(dataset: Any, task: str) -> tuple[Any, str]:
     schema = load_schema(dataset.schema)  # before reading data: a bad schema is a config error
     frame = load_dataset(dataset)
     source = dataset_source(dataset)
-    frame = validate_schema(frame, schema, where=source)
+    frame = validate_schema(
+        frame, schema, where=source, log_values=bool(dataset.get("log_failure_values", False))
+    )
     target = dataset.target or "target"
     check_target(frame, target, task, where=source)
     return frame, target
@@ -125,6 +130,39 @@ def evaluate(
     return values, predictions
 
 
+def tracks_epochs(estimator: Any) -> bool:
+    """Whether ``fit`` takes ``eval_set`` and ``eval_metrics`` (our torch estimators)."""
+    fit = getattr(estimator, "fit", None)
+    if fit is None:
+        return False
+    parameters = inspect.signature(fit).parameters
+    return "eval_set" in parameters and "eval_metrics" in parameters
+
+
+def fit_pipeline(
+    preprocessor: Any | None, estimator: Any, data: PreparedData, metrics: tuple[str, ...]
+) -> tuple[Any, list[dict[str, float]] | None]:
+    """Fit preprocessing and estimator; returns the fitted Pipeline and per-epoch history.
+
+    An estimator that tracks epochs is scored on the val split after every epoch: the
+    preprocessor is fitted on train first and transforms val for it.
+    """
+    pipeline = build_pipeline(preprocessor, estimator)
+    X, y = data.splits["train"].X, data.encoded["train"]
+    if not tracks_epochs(estimator):
+        pipeline.fit(X, y)
+        return pipeline, None
+    X_train = preprocessor.fit_transform(X, y) if preprocessor is not None else X
+    eval_set: tuple[Any, Any] | None = None
+    eval_metrics: tuple[str, ...] = ()
+    if "val" in data.splits:
+        X_val = data.splits["val"].X
+        X_val = preprocessor.transform(X_val) if preprocessor is not None else X_val
+        eval_set, eval_metrics = (X_val, data.encoded["val"]), metrics
+    estimator.fit(X_train, y, eval_set=eval_set, eval_metrics=eval_metrics)
+    return pipeline, list(estimator.history_)  # its steps are the objects just fitted
+
+
 def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None, None]:
     """Yield :class:`PreparedData`, then :class:`Trained`, then :class:`Plotted`.
 
@@ -138,13 +176,17 @@ def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None,
     yield data
 
     preprocessor = build_preprocessor(cfg.dataset.preprocess, data.splits["train"].X)
-    pipeline = build_pipeline(preprocessor, estimator)
     start = time.perf_counter()
-    pipeline.fit(data.splits["train"].X, data.encoded["train"])
+    pipeline, history = fit_pipeline(preprocessor, estimator, data, plan.metrics)
     metrics = {"training_duration_s": time.perf_counter() - start}
     classification = plan.task != "regression"
     scores, predictions = evaluate(pipeline, data, plan.metrics, classification)
     metrics.update(scores)
+    best_epoch = getattr(pipeline.named_steps["estimator"], "best_epoch_", None)
+    if history:
+        # The kept epoch's losses; the run's value of each curve is the logged model's.
+        for name, value in history[-1 if best_epoch is None else best_epoch].items():
+            metrics.setdefault(name, value)
     metrics["predict_latency_ms"] = (
         latency_ms(pipeline, data.splits["test"].X, cfg.run.latency_rows)
         * 1000
@@ -183,11 +225,18 @@ def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None,
         if data.classes is None
         else [data.classes[int(i)] for i in pipeline.predict(example)],
         saved,
+        history,
+        best_epoch,
     )
 
     files: list[str] = []
     if cfg.run.log_plots:
         files = plots.write_plots(
-            workdir / "artifacts" / "plots", pipeline, data, predictions["test"]
+            workdir / "artifacts" / "plots",
+            pipeline,
+            data,
+            predictions["test"],
+            history=history,
+            best_epoch=best_epoch,
         )
     yield Plotted(files)

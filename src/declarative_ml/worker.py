@@ -9,6 +9,7 @@ simply run in-process. The child never touches MLflow.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -42,7 +43,24 @@ def _portable(exc: BaseException) -> BaseException:
         return fallback
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this child when the process that started it dies, even by
+    SIGKILL, so training never goes on as an orphan burning CPU. SIGTERM sent to the whole
+    process group is left to the parent, which stops this child itself."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _child_main(conn: Any, stages: Callable[..., Iterator[Any]], args: tuple[Any, ...]) -> None:
+    _die_with_parent()
     try:
         for item in stages(*args):
             conn.send(("item", item))

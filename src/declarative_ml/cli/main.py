@@ -21,6 +21,7 @@ _MODULES = {
     "lineage": "lineage_cmds",
     "rules_check": "rules_cmds",
     "rules_plan": "rules_cmds",
+    "runs_reap": "runs_cmds",
 }
 
 
@@ -149,6 +150,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("ref", metavar="MODEL_REF", help=MODEL_REF_HELP)
     p.set_defaults(run=_command("lineage"))
+
+    runs = sub.add_parser("runs", help="housekeeping of tracked runs", parents=[common])
+    runs_sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
+    p = runs_sub.add_parser(
+        "reap",
+        help="end runs left RUNNING by a process that died",
+        parents=[common],
+        description="Marks KILLED each RUNNING run whose heartbeat (tag dml.heartbeat) "
+        "stopped: silent for 4 of its heartbeat intervals, or --stale-after seconds. "
+        "Runs not started by declarative_ml are left alone.",
+    )
+    p.add_argument(
+        "--experiment", action="append", metavar="NAME", help="only this experiment (repeatable)"
+    )
+    p.add_argument(
+        "--stale-after", type=float, default=None, metavar="SECONDS", help="silence that counts"
+    )
+    p.add_argument("--dry-run", action="store_true", help="list them; change nothing")
+    p.set_defaults(run=_command("runs_reap"))
 
     rules = sub.add_parser(
         "rules", help="check rule files; plan what a rule change decides", parents=[common]

@@ -179,12 +179,69 @@ def _yaml_error(exc: Any) -> str:
     return f"{where}: not valid YAML ({problem})"
 
 
+def _override_at_fault(exc: BaseException) -> str | None:
+    """The override Hydra was parsing or applying when ``exc`` was raised, if any.
+
+    Hydra's own exceptions name it, but others escape its override code unwrapped (an
+    ``AssertionError`` from ``OmegaConf.update`` for ``metrics.0=x`` while ``metrics``
+    is null, a ``RecursionError`` from the override grammar). Hydra's frames hold the
+    override in a local named ``override``: its text, or a parsed ``Override``.
+    """
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if str(frame.f_globals.get("__name__", "")).startswith("hydra."):
+            override = frame.f_locals.get("override")
+            text = override if isinstance(override, str) else getattr(override, "input_line", None)
+            if isinstance(text, str):
+                found = text  # the innermost frame's wins
+        tb = tb.tb_next
+    return found
+
+
+def _group_choice_at_fault(exc: BaseException) -> str | None:
+    """``group=value`` for a group override whose value is not an option name.
+
+    Hydra checks neither the items of ``dataset=[0]`` nor what ``dataset=${...}``
+    resolves to; its defaults-list code then fails with a bare ``TypeError`` or
+    ``AssertionError``. Its frames hold the parsed group choices (``overrides``).
+    """
+    tb = exc.__traceback__
+    while tb is not None:
+        choices = getattr(tb.tb_frame.f_locals.get("overrides"), "override_choices", None)
+        if isinstance(choices, dict) and str(tb.tb_frame.f_globals.get("__name__", "")).startswith(
+            "hydra."
+        ):
+            for key, value in choices.items():
+                items = value if isinstance(value, list) else [value]
+                if any(not isinstance(item, str) or "${" in item for item in items):
+                    shown = f"[{','.join(map(str, items))}]" if isinstance(value, list) else value
+                    return f"{key}={shown}"
+        tb = tb.tb_next
+    return None
+
+
+def _unwrapped(exc: BaseException) -> bool:
+    return not isinstance(exc, (HydraException, OmegaConfBaseException))
+
+
 def is_config_error(exc: BaseException) -> bool:
     """Whether ``exc`` is bad input (an override, a config file) rather than a failure."""
     import yaml
 
     config_errors = (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError)
-    return isinstance(exc, config_errors)
+    if isinstance(exc, config_errors):
+        return True
+    return _override_at_fault(exc) is not None or _group_choice_at_fault(exc) is not None
+
+
+def _printable(text: str) -> str:
+    """``text`` on one printable line: control and line-break characters escaped."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def format_hydra_error(exc: BaseException, *, config_name: str = "config") -> str:
@@ -195,8 +252,13 @@ def format_hydra_error(exc: BaseException, *, config_name: str = "config") -> st
         config_name: the primary config, not worth naming as the file at fault.
 
     Returns:
-        One line without the ``error:`` prefix, naming the override, key or file.
+        One line without the ``error:`` prefix, naming the override, key or file;
+        characters of the user's input that would break the line are escaped.
     """
+    return _printable(_format(exc, config_name))
+
+
+def _format(exc: BaseException, config_name: str) -> str:
     import yaml
 
     if isinstance(exc, MissingConfigException):
@@ -212,6 +274,14 @@ def format_hydra_error(exc: BaseException, *, config_name: str = "config") -> st
         return _omegaconf_error("", exc, config_name)
     if isinstance(exc, yaml.MarkedYAMLError):
         return _yaml_error(exc)
+    override = _override_at_fault(exc) if _unwrapped(exc) else None
+    if override is not None:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else one_line(str(exc))
+        return f"{override}: cannot apply this override ({problem})"
+    choice = _group_choice_at_fault(exc) if _unwrapped(exc) else None
+    if choice is not None:
+        problem = type(exc).__name__ + (f": {one_line(str(exc))}" if str(exc).strip() else "")
+        return f"{choice}: a config group option must be a name or a list of names ({problem})"
     if isinstance(exc, (HydraException, ValueError)):
         return one_line(str(exc))
     return f"{type(exc).__name__}: {one_line(str(exc))} (set DML_DEBUG=1 for the traceback)"

@@ -79,6 +79,7 @@ class DatasetConfig:
     preprocess: dict[str, ColumnGroupConfig] = field(default_factory=dict)
     read_options: dict[str, Any] = field(default_factory=dict)
     where: dict[str, list[Any]] = field(default_factory=dict)
+    log_failure_values: bool = False  # may schema-failure values (raw data) reach MLflow
 
 
 @dataclass
@@ -100,6 +101,8 @@ class TrackingConfig:
     experiment_name: str = II("dataset.name")
     run_name: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    heartbeat_s: float = 30.0  # a RUNNING run silent for 4 beats is reaped (marked KILLED)
+    retry_budget_s: float = 120.0  # how long requests to a tracking server keep retrying
 
 
 @dataclass

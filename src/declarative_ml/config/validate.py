@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from declarative_ml.data.load import check_source
 from declarative_ml.data.split import check_split
@@ -46,16 +48,22 @@ def validate_config(cfg: DictConfig) -> Plan:
     """
     try:
         OmegaConf.resolve(cfg)
+        missing = sorted(OmegaConf.missing_keys(cfg))
     except OmegaConfBaseException as exc:
-        key = getattr(exc, "full_key", None) or "config"
-        raise ConfigError(f"{key}: {str(exc).splitlines()[0]}") from None
+        key = getattr(exc, "full_key", None) or _unresolvable_key(cfg) or "config"
+        raise ConfigError(f"{key}: {_first_line(str(exc))}") from None
+    if missing:
+        raise ConfigError(_missing_message(missing))
     dataset = cfg.dataset
     task = _enum_value(dataset.task)
     check_source(dataset)
     check_split(dataset.split)
     check_preprocess(dataset.preprocess, list(dataset.features) if dataset.features else None)
+    if cfg.metrics is not None and len(cfg.metrics) == 0:
+        raise ConfigError("metrics: the list is empty; name at least one, or null for the defaults")
     metrics = resolve_metrics(list(cfg.metrics) if cfg.metrics is not None else None, task)
     estimator = resolve_estimator_path(cfg.model, task)
+    check_early_stopping(cfg.model, metrics, has_val=dataset.split.val_size > 0)
     if cfg.run.latency_rows < 1:
         raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
     # Scored whenever declared, so a reproduction (promotion off) logs the same metrics.
@@ -77,6 +85,77 @@ def validate_config(cfg: DictConfig) -> Plan:
         new_data=new_data,
         objective=objective,
     )
+
+
+def check_early_stopping(model: Any, metrics: tuple[str, ...], *, has_val: bool) -> None:
+    """A torch model's ``early_stopping_metric`` must be one it scores every epoch.
+
+    Raises:
+        ConfigError: naming the key and the metrics that are scored per epoch.
+    """
+    params = model.params or {}
+    monitored = params.get("early_stopping_metric")
+    if _enum_value(model.family) != "torch" or not isinstance(monitored, str):
+        return
+    if "patience" in params and params["patience"] is None:
+        return  # no early stopping: nothing is monitored
+    known = ["val_loss", *(f"val_{m}" for m in metrics if has_val)]
+    if monitored not in known:
+        where = "" if has_val else " (dataset.split.val_size is 0: no val split to score)"
+        raise ConfigError(
+            f"model.params.early_stopping_metric: {monitored!r} is not scored every epoch"
+            f"{where}; known: {', '.join(known)}"
+        )
+
+
+def _first_line(text: str) -> str:
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else "(no message)"
+
+
+def _unresolvable_key(cfg: Any) -> str | None:
+    """The key whose value cannot be resolved (OmegaConf's error may not name it).
+
+    A key that only refers to another failing key (``dataset.split.seed: ${seed}``)
+    is passed over for the one it refers to.
+    """
+    failing: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        keys = list(node.keys()) if isinstance(node, DictConfig) else range(len(node))
+        for key in keys:
+            if isinstance(node, ListConfig):
+                path = f"{prefix}[{key!s}]"
+            else:
+                path = f"{prefix}.{key!s}" if prefix else str(key)
+            try:
+                child = node[key]
+            except MissingMandatoryValue:
+                continue  # reported as missing, not as unresolvable
+            except OmegaConfBaseException:
+                failing[path] = node._get_node(key)._value()
+                continue
+            # An interpolation may point at an ancestor: only plain nodes are walked.
+            plain = not node._get_node(key)._is_interpolation()
+            if isinstance(child, DictConfig | ListConfig) and plain:
+                walk(child, path)
+
+    with contextlib.suppress(OmegaConfBaseException, RecursionError):
+        walk(cfg, "")
+    for path, raw in failing.items():
+        reference = re.fullmatch(r"\$\{([\w.]+)\}", raw) if isinstance(raw, str) else None
+        if reference is None or reference.group(1) not in failing:
+            return path
+    return next(iter(failing), None)
+
+
+def _missing_message(keys: list[str]) -> str:
+    """``dataset: no option chosen ...`` for the first key left at ``???`` (MISSING)."""
+    key = keys[0]
+    others = f" (also missing: {', '.join(keys[1:])})" if keys[1:] else ""
+    if key in ("dataset", "model", "tracking"):
+        return f"{key}: no option chosen; choose one with {key}=NAME{others}"
+    return f"{key}: missing mandatory value '???'; set it with {key}=VALUE{others}"
 
 
 def _new_data_config(name: str, task: str) -> Any:

@@ -38,19 +38,27 @@ def load_schema(schema: Any) -> Any | None:
         raise ConfigError(f"{source}: not a valid pandera YAML schema: {exc}") from None
 
 
-def _describe_failures(failure_cases: Any) -> list[str]:
+def _describe_failures(failure_cases: Any, *, with_values: bool) -> list[str]:
     parts = []
     for (column, check), rows in failure_cases.groupby(
         ["column", "check"], dropna=False, sort=False
     ):
-        examples = ", ".join(repr(v) for v in rows["failure_case"].head(_MAX_EXAMPLES))
         where = f"column '{column}'" if column == column and column is not None else "dataframe"
-        parts.append(f"{where} failed {check} in {len(rows)} row(s) (e.g. {examples})")
+        part = f"{where} failed {check} in {len(rows)} row(s)"
+        if with_values:
+            examples = ", ".join(repr(v) for v in rows["failure_case"].head(_MAX_EXAMPLES))
+            part += f" (e.g. {examples})"
+        parts.append(part)
     return parts
 
 
-def validate_schema(frame: Any, schema: Any, *, where: str) -> Any:
+def validate_schema(frame: Any, schema: Any, *, where: str, log_values: bool = False) -> Any:
     """Validate ``frame`` lazily against a pandera schema: every failure reported at once.
+
+    The failing values (raw data, maybe personal) are for the terminal only: the
+    error's text, which may reach MLflow (tag ``dml.error`` when new data fails after
+    the run started), names columns, checks and counts, and its ``terminal_message``
+    adds the values, unless ``log_values`` (``dataset.log_failure_values``) allows them.
 
     Returns:
         The validated frame (with any declared coercions applied).
@@ -65,11 +73,19 @@ def validate_schema(frame: Any, schema: Any, *, where: str) -> Any:
     try:
         return schema.validate(frame, lazy=True)
     except pe.SchemaErrors as exc:
-        failures = _describe_failures(exc.failure_cases)
-        raise DataValidationError(
-            f"{where} breaks dataset.schema: {len(failures)} check(s) failed: "
-            + "; ".join(failures)
-        ) from None
+        cases = exc.failure_cases
+        detailed = _describe_failures(cases, with_values=True)
+        headline = f"{where} breaks dataset.schema: {len(detailed)} check(s) failed: "
+        if log_values:
+            raise DataValidationError(headline + "; ".join(detailed)) from None
+        error = DataValidationError(
+            headline
+            + "; ".join(_describe_failures(cases, with_values=False))
+            + " (failing values are shown in the terminal only; "
+            "dataset.log_failure_values: true records them)"
+        )
+        error.terminal_message = headline + "; ".join(detailed)
+        raise error from None
 
 
 def check_target(frame: Any, target: str, task: str, *, where: str) -> None:

@@ -40,7 +40,7 @@ def resolve_estimator_path(model: Any, task: str) -> str:
             )
         if kind not in estimator:
             raise ConfigError(
-                f"{key}: model '{model.name}' has no {kind} estimator "
+                f"{key}: model {str(model.name)!r} has no {kind} estimator "
                 f"(it supports {', '.join(estimator)}), but dataset.task is '{task}'"
             )
         estimator, key = estimator[kind], f"{key}.{kind}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,16 @@ class SavedModel:
     artifacts: dict[str, str]
     size_mb: float
     requirements: list[str]
+    code_paths: list[str] = field(default_factory=list)  # shipped beside the model (torch)
 
 
 def _pin(*packages: str) -> list[str]:
-    return [f"{p}=={metadata.version(p)}" for p in packages]
+    # A local version label (torch's "2.13.0+cpu") names no file on PyPI; "==2.13.0"
+    # still matches it when installed from another index.
+    return [f"{p}=={metadata.version(p).split('+')[0]}" for p in packages]
+
+
+TORCH_NET = Path(__file__).resolve().parents[1] / "serving" / "torch_net.py"
 
 
 def save_pipeline(
@@ -33,13 +39,14 @@ def save_pipeline(
     optional: Sequence[str] = (),
     directory: Path,
 ) -> SavedModel:
-    """Write preprocessing (skops), estimator (XGBoost UBJ or skops) and metadata (JSON).
+    """Write preprocessing (skops), estimator (XGBoost UBJ, torch state_dict + network JSON,
+    or skops) and metadata (JSON).
 
     No file is a pickle: loading never runs arbitrary code.
 
     Args:
         pipeline: fitted Pipeline with an optional ``preprocess`` step and an ``estimator`` step.
-        family: ``xgboost`` or ``sklearn``.
+        family: ``xgboost``, ``torch`` or ``sklearn``.
         estimator_class: dotted class path, recorded for loading.
         features: raw input columns, in order.
         classes: original class labels (index = encoded label), None for regression.
@@ -54,6 +61,7 @@ def save_pipeline(
     preprocess = pipeline.named_steps.get("preprocess")
     packages = ["mlflow", "pandas", "numpy", "scikit-learn"]
     artifacts: dict[str, str] = {}
+    code_paths: list[str] = []
     if preprocess is not None:
         import skops.io as sio
 
@@ -65,6 +73,15 @@ def save_pipeline(
         estimator.save_model(artifacts["estimator"])
         fmt = "xgboost-ubj"
         packages.append("xgboost")
+    elif family == "torch":
+        # Tensors only (loaded with weights_only=True) and the network's shape as JSON;
+        # torch_net.py, which rebuilds the network, travels with the model.
+        artifacts["estimator"] = str(directory / "estimator.pt")
+        artifacts["network"] = str(directory / "network.json")
+        estimator.save_network(artifacts["estimator"], artifacts["network"])
+        fmt = "torch-state-dict"
+        packages.append("torch")
+        code_paths.append(str(TORCH_NET))
     else:
         import skops.io as sio
 
@@ -84,4 +101,4 @@ def save_pipeline(
     artifacts["meta"] = str(directory / "meta.json")
     Path(artifacts["meta"]).write_text(json.dumps(meta, indent=2))
     size = sum(Path(p).stat().st_size for p in artifacts.values())
-    return SavedModel(artifacts, size / 1e6, _pin(*dict.fromkeys(packages)))
+    return SavedModel(artifacts, size / 1e6, _pin(*dict.fromkeys(packages)), code_paths)

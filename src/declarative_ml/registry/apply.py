@@ -132,6 +132,7 @@ def apply_decision(
     model_uri: str,
     model_id: str | None = None,
     model_exists: bool = False,
+    tags: dict[str, str] | None = None,
 ) -> Applied:
     """Register and stage a candidate as ``decision`` says; the only writer for new versions.
 
@@ -143,6 +144,7 @@ def apply_decision(
         model_uri: the logged model's URI, the version's source.
         model_id: the logged model's id (MLflow 3).
         model_exists: the registered model is known to exist (it has a champion).
+        tags: more tags for the new version (the model's verified digest).
 
     Returns:
         The :class:`Applied` changes (no version when the register gate failed).
@@ -158,7 +160,7 @@ def apply_decision(
         model_uri,
         run_id=run_id,
         model_id=model_id,
-        tags={"stage": "none", "dml.decision": target},
+        tags={**(tags or {}), "stage": "none", "dml.decision": target},
         description=description,
     )
     made = [

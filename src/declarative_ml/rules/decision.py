@@ -259,7 +259,7 @@ class Decision:
         """Return a one-line account, e.g. for the console."""
         parts = []
         for name, result in self.gates.items():
-            failed = [o.text for o in result.outcomes if not o.held]
+            failed = [" ".join(o.text.split()) for o in result.outcomes if not o.held]
             parts.append(f"{name}: failed ({'; '.join(failed)})" if failed else f"{name}: passed")
         return f"target stage: {self.target_stage}; " + ", ".join(parts)
 

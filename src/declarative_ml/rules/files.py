@@ -93,7 +93,8 @@ def load_rule_yaml(text: str) -> tuple[Any, dict[str, int]]:
         top-level key is in the map under its name.
 
     Raises:
-        RuleYAMLError: On a YAML syntax error, with the line of the problem.
+        RuleYAMLError: On a YAML syntax error, with the line of the problem, or
+            collections nested too deeply to read.
     """
     import yaml
 
@@ -103,10 +104,14 @@ def load_rule_yaml(text: str) -> tuple[Any, dict[str, int]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = (
+            getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        )
         context = getattr(exc, "context", None)
-        detail = f"{problem} ({context})" if context else str(problem)
+        detail = " ".join((f"{problem} ({context})" if context else str(problem)).split())
         raise RuleYAMLError(f"invalid YAML: {detail}", line) from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise RuleYAMLError("invalid YAML: collections nested too deeply", 1) from None
     lines: dict[str, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:

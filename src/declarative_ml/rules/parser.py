@@ -77,6 +77,7 @@ def _quote(text: str) -> str:
     """Quote ``text`` for a message, keeping the message on one printable line."""
     if len(text) == 1 and not text.isprintable():
         return f"U+{ord(text):04X}"
+    text = _one_line(text)
     return f'"{text}"' if "'" in text else f"'{text}'"
 
 
@@ -269,7 +270,32 @@ def parse_rule(text: str, *, where: str = "rule", why: str | None = None) -> Rul
     if not isinstance(text, str):
         raise RuleError(f"{where}: expected a rule as text but found {type(text).__name__}")
     left, op, right = _Parser(text, where).rule()
+    _check_canonical_size(text, where, left, right)
     return Rule(text=text, left=left, op=op, right=right, why=why)
+
+
+def _canonical_size(expr: Expr) -> tuple[int, int]:
+    """``(parenthesis depth, token count)`` of ``expr.render()``, without rendering it."""
+    if isinstance(expr, BinaryOp):
+        left_depth, left_tokens = _canonical_size(expr.left)
+        right_depth, right_tokens = _canonical_size(expr.right)
+        return 1 + max(left_depth, right_depth), left_tokens + right_tokens + 3
+    if isinstance(expr, Negate):
+        depth, tokens = _canonical_size(expr.operand)
+        return depth + 1, tokens + 3
+    return 0, 3 if isinstance(expr, Champion) else 1
+
+
+def _check_canonical_size(text: str, where: str, left: Expr, right: Expr) -> None:
+    """Keep ``parse_rule(rule.render()) == rule``: the fully parenthesised form of an
+    accepted rule must itself stay within ``MAX_NESTING`` and ``MAX_TOKENS``."""
+    (left_depth, left_tokens), (right_depth, right_tokens) = map(_canonical_size, (left, right))
+    if max(left_depth, right_depth) > MAX_NESTING:
+        message = f"expression nested too deeply (more than {MAX_NESTING} levels of operators)"
+        raise _fail(text, where, 1, message)
+    if left_tokens + right_tokens + 1 > MAX_TOKENS:
+        message = f"rule is too long (more than {MAX_TOKENS} tokens once parenthesised)"
+        raise _fail(text, where, 1, message)
 
 
 def parse_rule_spec(item: str | Mapping[str, Any], *, where: str) -> Rule:

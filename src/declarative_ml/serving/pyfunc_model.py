@@ -3,8 +3,10 @@
 MLflow copies this file into each logged model, so serving needs neither
 declarative_ml nor pickle: the fitted preprocessing is read from a skops file
 (only scikit-learn and NumPy types are trusted), the estimator from its native
-format (XGBoost UBJ, or skops for scikit-learn), and the column and label
-metadata from JSON. ``predict`` takes raw rows, as the training data had them.
+format (XGBoost UBJ; for torch a state_dict read with ``weights_only=True`` and
+the network's JSON config, rebuilt by ``torch_net.py`` shipped beside this file;
+or skops for scikit-learn), and the column and label metadata from JSON.
+``predict`` takes raw rows, as the training data had them.
 
 Pass ``params={"predict_method": "predict_proba"}`` to get class probabilities.
 """
@@ -32,13 +34,20 @@ def _load_skops(path: str):
     return sio.load(path, trusted=untrusted)
 
 
-def _load_estimator(path: str, meta: dict):
+def _load_estimator(artifacts: dict, meta: dict):
+    path = artifacts["estimator"]
     if meta["format"] == "xgboost-ubj":
         import xgboost
 
         estimator = getattr(xgboost, meta["estimator_class"].rsplit(".", 1)[1])()
         estimator.load_model(path)
         return estimator
+    if meta["format"] == "torch-state-dict":
+        try:  # the copy logged with the model (code_paths), so it matches the weights
+            import torch_net
+        except ImportError:
+            from declarative_ml.serving import torch_net
+        return torch_net.load_predictor(path, artifacts["network"])
     return _load_skops(path)
 
 
@@ -50,7 +59,7 @@ class DeclaredModel(PythonModel):
         self.meta = json.loads(Path(artifacts["meta"]).read_text())
         preprocess = artifacts.get("preprocess")
         self.preprocess = _load_skops(preprocess) if preprocess else None
-        self.estimator = _load_estimator(artifacts["estimator"], self.meta)
+        self.estimator = _load_estimator(artifacts, self.meta)
 
     def _features(self, model_input):
         frame = pd.DataFrame(model_input)

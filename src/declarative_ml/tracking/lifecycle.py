@@ -1,4 +1,10 @@
-"""A run's lifecycle: it always ends FINISHED, FAILED or KILLED, never left RUNNING."""
+"""A run's lifecycle: it always ends FINISHED, FAILED or KILLED, never left RUNNING.
+
+Exceptions and ``sys.exit(1)`` end it FAILED; Ctrl-C (SIGINT) and SIGTERM end it
+KILLED; queued metrics are flushed first on every one of these paths. SIGKILL
+cannot be caught: the heartbeat (``heartbeat.py``) lets a later run or
+``dml runs reap`` end such a run KILLED.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +14,64 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from declarative_ml.tracking.heartbeat import INTERVAL_TAG, Heartbeat
+from declarative_ml.tracking.outage import is_outage
+from declarative_ml.tracking.secrets import mask_text
+from declarative_ml.tracking.signals import Terminated, terminated_on_sigterm
+
 logger = logging.getLogger(__name__)
+
+DEFAULT_HEARTBEAT_S = 30.0
 
 
 @contextmanager
 def tracked_run(
-    client: Any, experiment_id: str, *, run_name: str | None, tags: dict[str, str]
+    client: Any,
+    experiment_id: str,
+    *,
+    run_name: str | None,
+    tags: dict[str, str],
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S,
 ) -> Iterator[str]:
     """Create a run and guarantee it is terminated whatever happens inside.
 
     Exceptions end the run FAILED (the error is kept in tag ``dml.error``);
-    KeyboardInterrupt ends it KILLED. The exception is re-raised.
+    KeyboardInterrupt and SIGTERM end it KILLED; ``sys.exit(0)`` ends it FINISHED.
+    The exception is re-raised. A heartbeat tag is stamped every ``heartbeat_s``.
 
     Yields:
         The run id.
     """
-    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
-    run_id = run.info.run_id
-    try:
-        yield run_id
-    except KeyboardInterrupt:
-        _terminate(client, run_id, "KILLED", "interrupted")
-        raise
-    except BaseException as exc:
-        message = f"{type(exc).__name__}: {exc}"
-        _terminate(client, run_id, "FAILED", message, traceback.format_exc())
-        raise
-    flush_queued()
-    client.set_terminated(run_id, "FINISHED")
+    with terminated_on_sigterm():
+        run = client.create_run(
+            experiment_id, run_name=run_name, tags={**tags, INTERVAL_TAG: f"{heartbeat_s:g}"}
+        )
+        run_id = run.info.run_id
+        heartbeat = Heartbeat(client, run_id, heartbeat_s).start()
+        try:
+            yield run_id
+        except (KeyboardInterrupt, Terminated) as exc:
+            heartbeat.stop()
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            _terminate(client, run_id, "KILLED", reason)
+            raise
+        except SystemExit as exc:
+            heartbeat.stop()
+            if exc.code in (0, None):
+                _finish(client, run_id)
+            else:
+                _terminate(client, run_id, "FAILED", mask_text(f"exit status {exc.code}"))
+            raise
+        except BaseException as exc:
+            heartbeat.stop()
+            if is_outage(exc):  # the store is gone: writing the ending would only retry again
+                logger.debug("run %s left RUNNING: the store is unreachable", run_id)
+                raise
+            message = mask_text(f"{type(exc).__name__}: {exc}")
+            _terminate(client, run_id, "FAILED", message, mask_text(traceback.format_exc()))
+            raise
+        heartbeat.stop()
+        _finish(client, run_id)
 
 
 def flush_queued() -> None:
@@ -45,12 +81,34 @@ def flush_queued() -> None:
     mlflow.flush_async_logging()
 
 
+def _finish(client: Any, run_id: str) -> None:
+    flush_queued()
+    client.set_terminated(run_id, "FINISHED")
+
+
 def _terminate(client: Any, run_id: str, status: str, message: str, trace: str = "") -> None:
+    # A second SIGTERM while ending the run must not leave it RUNNING: ignore it meanwhile.
+    with _sigterm_ignored():
+        try:
+            flush_queued()
+            client.set_tag(run_id, "dml.error", message[:5000])
+            if trace:
+                client.log_text(run_id, trace, "error.txt")
+        except Exception:  # the store may be what failed; still try to set the status
+            logger.debug("could not record the error on run %s", run_id, exc_info=True)
+        client.set_terminated(run_id, status)
+
+
+@contextmanager
+def _sigterm_ignored() -> Iterator[None]:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        flush_queued()
-        client.set_tag(run_id, "dml.error", message[:5000])
-        if trace:
-            client.log_text(run_id, trace, "error.txt")
-    except Exception:  # the store may be what failed; still try to set the status
-        logger.debug("could not record the error on run %s", run_id, exc_info=True)
-    client.set_terminated(run_id, status)
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

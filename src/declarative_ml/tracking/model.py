@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from declarative_ml.models.persist import SavedModel
+from declarative_ml.tracking.verify import record_digest
 
 SERVING_CODE = Path(__file__).resolve().parents[1] / "serving" / "pyfunc_model.py"
 
@@ -41,6 +42,10 @@ def log_saved_model(
             experiment_id, name="model", source_run_id=run_id, model_type="declarative_ml"
         )
         info = _log(run_id, logged.model_id, saved, signature, input_example)
+    # Read back from the store before the run may finish: registered means loadable.
+    record_digest(
+        client, run_id, logged.model_id, expected=[Path(p).name for p in saved.artifacts.values()]
+    )
     return str(info.model_uri)
 
 
@@ -78,4 +83,5 @@ def _log(run_id: str, model_id: str, saved: SavedModel, signature: Any, input_ex
         signature=signature,
         input_example=input_example,
         pip_requirements=saved.requirements,
+        code_paths=saved.code_paths or None,
     )

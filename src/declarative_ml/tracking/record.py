@@ -16,9 +16,14 @@ from omegaconf import DictConfig, OmegaConf
 _MAX_PARAM_CHARS = 6000
 
 
-def flatten_config(cfg: DictConfig) -> dict[str, str]:
-    """The resolved config as ``a.b.c -> value`` strings (lists stay JSON on one key)."""
-    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+def flatten_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, str]:
+    """The resolved config (or a plain mapping of it) as ``a.b.c -> value`` strings
+    (lists stay JSON on one key)."""
+    container = (
+        OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+        if isinstance(cfg, DictConfig)
+        else cfg
+    )
     flat: dict[str, str] = {}
 
     def walk(prefix: str, node: Any) -> None:

@@ -10,8 +10,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from declarative_ml import __version__
+from declarative_ml import __version__, console
+from declarative_ml.tracking.heartbeat import reap_experiment
 from declarative_ml.tracking.lifecycle import tracked_run
+from declarative_ml.tracking.outage import configure_http_retries
 from declarative_ml.tracking.record import (
     config_sha256,
     flatten_config,
@@ -19,12 +21,19 @@ from declarative_ml.tracking.record import (
     log_run_data,
     log_split_inputs,
 )
+from declarative_ml.tracking.secrets import (
+    dump_yaml,
+    mask_config,
+    mask_overrides,
+    mask_text,
+    mask_tree,
+)
 from declarative_ml.tracking.store import (
     check_reachable,
     get_or_create_experiment,
-    redact_uri,
     resolve_tracking_uri,
 )
+from declarative_ml.tracking.store_init import initialised_store
 
 
 @dataclass
@@ -41,18 +50,32 @@ class ActiveRun:
     artifacts: list[str] = field(default_factory=list)
 
     def log_training(self, trained: Any, signature_rows: Any) -> None:
-        """Log metrics, then the model (files already saved by training).
+        """Log metrics (and a torch model's per-epoch history, with steps), then the model
+        (files already saved by training).
 
         ``signature_rows`` are the training features: columns with missing values there
         are optional in the model's signature.
         """
         self.metrics = dict(trained.metrics)
-        log_run_data(
-            self.client,
-            self.run_id,
-            metrics=self.metrics,
-            synchronous=not self.cfg.tracking.get("async", False),
-        )
+        synchronous = not self.cfg.tracking.get("async", False)
+        history = getattr(trained, "history", None) or []
+        if not history:
+            log_run_data(self.client, self.run_id, metrics=self.metrics, synchronous=synchronous)
+        else:
+            # Epochs at steps 0..n-1, then the run's metrics at step n, in one log_batch
+            # (MLflow splits it at 1,000 metrics per request). The run's metrics come last,
+            # so the latest val_<metric> (what rules read) is the logged model's.
+            import time
+
+            from mlflow.entities import Metric
+
+            now = int(time.time() * 1000)
+            batch = [
+                Metric(name, float(value), now, step)
+                for step, record in [*enumerate(history), (len(history), self.metrics)]
+                for name, value in record.items()
+            ]
+            self.client.log_batch(self.run_id, metrics=batch, synchronous=synchronous)
         if trained.saved is not None:
             from declarative_ml.tracking.model import log_saved_model
 
@@ -70,13 +93,12 @@ class ActiveRun:
         """Write the config snapshot beside the plots and upload the folder in one call."""
         folder = root / "config"
         folder.mkdir(parents=True, exist_ok=True)
-        # A password in a store URI (tracking.uri, or a value in hydra.yaml) is masked.
-        (folder / "config.yaml").write_text(redact_uri(OmegaConf.to_yaml(self.cfg, resolve=True)))
-        (folder / "overrides.yaml").write_text(
-            redact_uri(OmegaConf.to_yaml(OmegaConf.create(self.overrides)))
-        )
+        # Secrets (URI passwords, ${oc.env:..} values, secret-looking keys) are masked.
+        (folder / "config.yaml").write_text(dump_yaml(mask_config(self.cfg)))
+        (folder / "overrides.yaml").write_text(dump_yaml(mask_overrides(self.overrides)))
         if hydra_config is not None:
-            (folder / "hydra.yaml").write_text(redact_uri(OmegaConf.to_yaml(hydra_config)))
+            raw = OmegaConf.to_container(hydra_config, resolve=False, enum_to_str=True)
+            (folder / "hydra.yaml").write_text(dump_yaml(mask_tree(raw)))
         self.client.log_artifacts(self.run_id, str(root))
         self.artifacts = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
@@ -96,6 +118,7 @@ class Tracker:
     ) -> Iterator[ActiveRun]:
         """Start a run with params, tags and inputs; it ends FINISHED, FAILED or KILLED."""
         dataset = cfg.dataset
+        masked = mask_config(cfg)  # secrets masked; ${oc.env:..} values shown as their source
         tags = {
             "dml.version": __version__,
             "dml.config_sha256": config_sha256(cfg),
@@ -105,17 +128,22 @@ class Tracker:
             "dml.dataset.source": data.source,
             **{f"dml.dataset.digest.{k}": v for k, v in data.digests.items()},
             **{f"dml.{k}": v for k, v in git_state().items()},
-            **{str(k): str(v) for k, v in (cfg.tracking.tags or {}).items()},
+            **{str(k): str(v) for k, v in (masked["tracking"].get("tags") or {}).items()},
         }
+        tags = {k: mask_text(v) for k, v in tags.items()}
         if "dml.git.commit" in tags:
             tags["mlflow.source.git.commit"] = tags["dml.git.commit"]
         if self.parent_run_id:  # explicit, so a stray MLFLOW_RUN_ID cannot re-parent it
             tags["mlflow.parentRunId"] = self.parent_run_id
         with tracked_run(
-            self.client, self.experiment_id, run_name=cfg.tracking.run_name, tags=tags
+            self.client,
+            self.experiment_id,
+            run_name=masked["tracking"].get("run_name"),
+            tags=tags,
+            heartbeat_s=float(cfg.tracking.heartbeat_s),
         ) as run_id:
             active = ActiveRun(self.client, run_id, self.experiment_id, cfg, overrides)
-            params = {k: redact_uri(v) for k, v in flatten_config(cfg).items()}
+            params = flatten_config(masked)
             log_run_data(self.client, run_id, params=params)
             log_split_inputs(
                 self.client,
@@ -139,13 +167,21 @@ def open_tracker(tracking: Any, *, sweep: Any | None = None) -> Tracker:
     """
     uri = sweep.tracking_uri if sweep is not None else resolve_tracking_uri(tracking.uri)
     check_reachable(uri)
+    configure_http_retries(uri, float(tracking.retry_budget_s))
     import mlflow
-    from mlflow import MlflowClient
 
     # Model.log reads the process-wide URI; everything else uses the explicit client.
     mlflow.set_tracking_uri(uri)
-    client = MlflowClient(tracking_uri=uri)
-    if sweep is not None:
+    if sweep is not None:  # the sweep created the store and experiment before its trials
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=uri)
         return Tracker(uri, client, sweep.experiment_id, sweep.parent_run_id)
-    experiment_id = get_or_create_experiment(client, tracking.experiment_name)
+    with initialised_store(uri) as client:
+        experiment_id = get_or_create_experiment(client, tracking.experiment_name)
+    for stale in reap_experiment(client, experiment_id):
+        console.warn(
+            f"run {stale.run_id} ({stale.run_name}) was left RUNNING by a process that died; "
+            f"marked KILLED"
+        )
     return Tracker(uri, client, experiment_id)

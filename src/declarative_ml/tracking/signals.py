@@ -1,0 +1,52 @@
+"""SIGTERM as an exception, so a run stopped by SLURM or Kubernetes ends KILLED, not RUNNING.
+
+Python turns SIGINT into ``KeyboardInterrupt``; SIGTERM's default action ends the
+process at once, leaving its MLflow run RUNNING forever and its queued metrics
+unsent. While :func:`terminated_on_sigterm` is active, SIGTERM raises
+:class:`Terminated` in the main thread instead, so every ``finally`` and
+``except`` on the way out runs: the run is ended KILLED, queued metrics are
+flushed, the training child is stopped and registry locks are released.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+
+class Terminated(BaseException):  # noqa: N818 (like KeyboardInterrupt: not an Exception)
+    """The process received a termination signal; it should stop, cleaning up."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process ended by a signal: 128 + its number."""
+        return 128 + self.signum
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def terminated_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (main thread only; elsewhere,
+    and when a handler other than the default is installed already, nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous not in (signal.SIG_DFL, None) and previous is not _raise:
+        yield  # someone else (a launcher, a test runner) handles SIGTERM
+        return
+    signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
