@@ -258,3 +258,15 @@ def test_a_validation_error_after_the_run_started_records_no_values(
     assert "column 'email'" in error and "ann@example.com" not in error
     trace = Path(client.download_artifacts(run.run_id, "error.txt", str(tmp_path)))
     assert "ann@example.com" not in trace.read_text()
+
+
+def test_the_sweep_state_file_masks_the_store_password(tmp_path: Path) -> None:
+    from declarative_ml.sweeps.context import Sweep, read_sweep, write_sweep
+
+    uri = "postgresql://dml:pw-S3CRET-42@db.internal:5432/mlflow"
+    write_sweep(tmp_path, Sweep("parent", "1", uri, "test_roc_auc", "maximize", 4))
+    assert "pw-S3CRET-42" not in (tmp_path / "dml_sweep.json").read_text()
+    state = read_sweep(tmp_path)
+    assert (
+        state is not None and state.tracking_uri == "postgresql://dml:***@db.internal:5432/mlflow"
+    )

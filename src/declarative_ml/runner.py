@@ -48,13 +48,13 @@ def _expect(stages: Stages, kind: type) -> Any:
     return item
 
 
-def _isolate(cfg: DictConfig) -> bool:
+def _isolate(cfg: DictConfig, *, in_sweep: bool) -> bool:
     """Train in a child only while it pays: when MLflow is not imported yet, the child
-    trains while this process imports it. Later runs in the same process (the trials of
-    a sweep) train here, where scikit-learn and XGBoost then stay imported."""
+    trains while this process imports it. Sweep trials, and later runs in the same
+    process, train here, where scikit-learn and XGBoost then stay imported."""
     import sys
 
-    return bool(cfg.run.isolate_training) and "mlflow" not in sys.modules
+    return bool(cfg.run.isolate_training) and not in_sweep and "mlflow" not in sys.modules
 
 
 def train(
@@ -73,12 +73,13 @@ def train(
     # Before validation resolves the config in place: ${oc.env:..} is still visible.
     remember_config(cfg, overrides or [])  # masked in everything this process writes
     plan = validate_config(cfg)
+    sweep = current_sweep(hydra_config)
+    isolate = _isolate(cfg, in_sweep=sweep is not None)
     with tempfile.TemporaryDirectory(prefix="dml-") as tmp:
         workdir = Path(tmp)
-        with Stages(training_stages, cfg, plan, workdir, isolate=_isolate(cfg)) as stages:
+        with Stages(training_stages, cfg, plan, workdir, isolate=isolate) as stages:
             from declarative_ml.tracking import session  # imports MLflow while the child trains
 
-            sweep = current_sweep(hydra_config)
             tracker = session.open_tracker(cfg.tracking, sweep=sweep)
             data: PreparedData = _expect(stages, PreparedData)
             budget = float(cfg.tracking.retry_budget_s)

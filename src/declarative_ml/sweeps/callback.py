@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from declarative_ml import console
 from declarative_ml.sweeps.context import Sweep, best_trial, read_sweep, read_trials, write_sweep
+from declarative_ml.tracking.secrets import mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -51,35 +52,38 @@ def count_trials(config: DictConfig) -> int | None:
         return None
 
 
+def _in_multirun(config: DictConfig) -> bool:
+    return str(OmegaConf.select(config, "hydra.mode")) == "RunMode.MULTIRUN"
+
+
 class SweepCallback(Callback):
     """``on_multirun_start``: store, experiment and parent run, once, before any trial.
     ``on_multirun_end``: trial table and plot on the parent, best trial marked and
     (``promotion.on_sweep: best``) promoted, parent run ended."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        from mlflow import MlflowClient
-
         from declarative_ml.config.validate import validate_config
         from declarative_ml.tracking.store import (
             check_reachable,
             get_or_create_experiment,
             resolve_tracking_uri,
         )
+        from declarative_ml.tracking.store_init import initialised_store
 
         task_cfg = DictConfig({k: v for k, v in config.items() if k != "hydra"})
         objective, direction = validate_config(task_cfg).objective
         direction = config.hydra.sweeper.get("direction") or direction  # the sweeper's word wins
         uri = resolve_tracking_uri(config.tracking.uri)
         check_reachable(uri)
-        client = MlflowClient(uri)
-        experiment_id = get_or_create_experiment(client, config.tracking.experiment_name)
+        with initialised_store(uri) as client:
+            experiment_id = get_or_create_experiment(client, config.tracking.experiment_name)
         sweep_dir = Path(config.hydra.sweep.dir)
         parent = client.create_run(
             experiment_id,
-            run_name=f"sweep-{sweep_dir.name}",
-            tags={
+            run_name=mask_text(f"sweep-{sweep_dir.name}"),
+            tags={  # the folder may be named after overrides: secrets masked
                 "dml.sweep": "parent",
-                "dml.sweep.dir": str(sweep_dir.resolve()),
+                "dml.sweep.dir": mask_text(str(sweep_dir.resolve())),
                 "dml.sweep.objective": f"{direction} {objective}",
                 "dml.sweep.sweeper": str(config.hydra.sweeper.get("_target_", "")),
             },
@@ -94,6 +98,26 @@ class SweepCallback(Callback):
             f"{direction} {objective}"
         )
 
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Before a trial, in the process that runs it (a joblib worker, or this one): the
+        first trial of a process imports what all its trials need (sweeps/warmup.py)."""
+        if not _in_multirun(config):
+            return  # a single run keeps its own start-up (training overlaps MLflow's import)
+        from declarative_ml.sweeps.warmup import prepare_process
+
+        family = OmegaConf.select(config, "model.family")
+        prepare_process(
+            str(getattr(family, "value", family)),
+            plots=bool(OmegaConf.select(config, "run.log_plots", default=True)),
+        )
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        """After a process's first trial, what it loaded is frozen for the GC (sweeps/warmup.py)."""
+        if _in_multirun(config):
+            from declarative_ml.sweeps.warmup import freeze_process
+
+            freeze_process()
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep = read_sweep(sweep_dir)
@@ -101,7 +125,9 @@ class SweepCallback(Callback):
             return
         from mlflow import MlflowClient
 
-        client = MlflowClient(sweep.tracking_uri)
+        from declarative_ml.tracking.store import resolve_tracking_uri
+
+        client = MlflowClient(resolve_tracking_uri(config.tracking.uri))  # the file's is masked
         trials = read_trials(sweep_dir)
         best = best_trial(trials, sweep.direction)
         failed = [t for t in trials if t.status != "FINISHED"]
@@ -111,8 +137,7 @@ class SweepCallback(Callback):
                 self._promote_best(client, config, best)
         finally:
             client.set_terminated(sweep.parent_run_id, "FINISHED" if best else "FAILED")
-            if sweep in _open:
-                _open.remove(sweep)
+            _open[:] = [s for s in _open if s.parent_run_id != sweep.parent_run_id]
         best_text = (
             f"best trial #{best.number}: {sweep.objective} {best.objective:.4f} (run {best.run_id})"
             if best
@@ -156,8 +181,6 @@ class SweepCallback(Callback):
         from declarative_ml.reproduce import snapshot_config
 
         with tempfile.TemporaryDirectory() as tmp:
-            from omegaconf import OmegaConf
-
             snapshot = OmegaConf.load(
                 client.download_artifacts(best.run_id, "config/config.yaml", tmp)
             )

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from declarative_ml.tracking.store import redact_uri
+
 SWEEP_FILE = "dml_sweep.json"
 TRIAL_FILE = "dml_trial.json"
 
@@ -38,9 +40,11 @@ class Trial:
 
 
 def write_sweep(sweep_dir: Path, sweep: Sweep) -> None:
-    """Store the sweep's state where trials find it."""
+    """Store the sweep's state where trials find it (a password in the store URI masked:
+    each trial connects with its own ``tracking.uri``, checked to be the same store)."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    (sweep_dir / SWEEP_FILE).write_text(json.dumps(asdict(sweep), indent=2))
+    state = {**asdict(sweep), "tracking_uri": redact_uri(sweep.tracking_uri)}
+    (sweep_dir / SWEEP_FILE).write_text(json.dumps(state, indent=2))
 
 
 def read_sweep(sweep_dir: Path) -> Sweep | None:

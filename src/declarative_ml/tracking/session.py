@@ -11,6 +11,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from declarative_ml import __version__, console
+from declarative_ml.errors import TrackingError
 from declarative_ml.tracking.heartbeat import reap_experiment
 from declarative_ml.tracking.lifecycle import tracked_run
 from declarative_ml.tracking.outage import configure_http_retries
@@ -31,6 +32,7 @@ from declarative_ml.tracking.secrets import (
 from declarative_ml.tracking.store import (
     check_reachable,
     get_or_create_experiment,
+    redact_uri,
     resolve_tracking_uri,
 )
 from declarative_ml.tracking.store_init import initialised_store
@@ -165,7 +167,12 @@ def open_tracker(tracking: Any, *, sweep: Any | None = None) -> Tracker:
     Raises:
         TrackingError: if the store cannot be reached.
     """
-    uri = sweep.tracking_uri if sweep is not None else resolve_tracking_uri(tracking.uri)
+    uri = resolve_tracking_uri(tracking.uri)
+    if sweep is not None and redact_uri(uri) != sweep.tracking_uri:
+        raise TrackingError(
+            f"tracking.uri: a trial must log to its sweep's store ({sweep.tracking_uri}), "
+            f"not {redact_uri(uri)}; do not sweep over tracking.uri"
+        )
     check_reachable(uri)
     configure_http_retries(uri, float(tracking.retry_budget_s))
     import mlflow
