@@ -677,6 +677,8 @@ def test_validate_errors_found_by_fuzzing(overrides: list[str], expected: str) -
         ("promotion.register.x=1", "promotion.register.x=1: cannot apply this override"),
         ("model.params.x=" + "[" * 3000 + "]" * 3000, "model.params.x=[[["),  # RecursionError
         ("dataset=[0]", "dataset=[0]: a config group option must be a name"),  # TypeError
+        ("+dataset=[0]", "+dataset=[0]: a config group option must be a name"),
+        ("+dataset=[[]]", "+dataset=[[]]: a config group option must be a name"),
         ("dataset=${oc.create:'x'}", "dataset=${oc.create:'x'}: a config group option"),
         ("dataset=\x1e", "dataset=\\x1e: cannot parse this override"),  # a line break
     ],

@@ -209,11 +209,16 @@ def _group_choice_at_fault(exc: BaseException) -> str | None:
     """
     tb = exc.__traceback__
     while tb is not None:
-        choices = getattr(tb.tb_frame.f_locals.get("overrides"), "override_choices", None)
+        overrides = tb.tb_frame.f_locals.get("overrides")
+        choices = getattr(overrides, "override_choices", None)
         if isinstance(choices, dict) and str(tb.tb_frame.f_globals.get("__name__", "")).startswith(
             "hydra."
         ):
-            for key, value in choices.items():
+            # ``group=x`` choices, then ``+group=x`` additions (GroupDefault: group, value)
+            appended = getattr(overrides, "append_group_defaults", None) or []
+            pairs = [*choices.items()]
+            pairs += [(f"+{getattr(d, 'group', '')}", getattr(d, "value", "")) for d in appended]
+            for key, value in pairs:
                 items = value if isinstance(value, list) else [value]
                 if any(not isinstance(item, str) or "${" in item for item in items):
                     shown = f"[{','.join(map(str, items))}]" if isinstance(value, list) else value

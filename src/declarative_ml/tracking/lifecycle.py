@@ -17,7 +17,12 @@ from typing import Any
 from declarative_ml.tracking.heartbeat import INTERVAL_TAG, Heartbeat
 from declarative_ml.tracking.outage import is_outage
 from declarative_ml.tracking.secrets import mask_text
-from declarative_ml.tracking.signals import Terminated, terminated_on_sigterm
+from declarative_ml.tracking.signals import (
+    Terminated,
+    defer_stop_signals,
+    stop_signals_ignored,
+    terminated_on_sigterm,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +48,20 @@ def tracked_run(
         The run id.
     """
     with terminated_on_sigterm():
-        run = client.create_run(
-            experiment_id, run_name=run_name, tags={**tags, INTERVAL_TAG: f"{heartbeat_s:g}"}
-        )
-        run_id = run.info.run_id
-        heartbeat = Heartbeat(client, run_id, heartbeat_s).start()
+        # A signal between the run's creation and the guarding ``try`` would leave it
+        # RUNNING: it is held back and re-raised inside the ``try``.
+        release = defer_stop_signals()
         try:
+            run = client.create_run(
+                experiment_id, run_name=run_name, tags={**tags, INTERVAL_TAG: f"{heartbeat_s:g}"}
+            )
+            run_id = run.info.run_id
+            heartbeat = Heartbeat(client, run_id, heartbeat_s).start()
+        except BaseException:
+            release()
+            raise
+        try:
+            release()
             yield run_id
         except (KeyboardInterrupt, Terminated) as exc:
             heartbeat.stop()
@@ -87,8 +100,8 @@ def _finish(client: Any, run_id: str) -> None:
 
 
 def _terminate(client: Any, run_id: str, status: str, message: str, trace: str = "") -> None:
-    # A second SIGTERM while ending the run must not leave it RUNNING: ignore it meanwhile.
-    with _sigterm_ignored():
+    # A second Ctrl-C or SIGTERM while ending the run must not leave it RUNNING.
+    with stop_signals_ignored():
         try:
             flush_queued()
             client.set_tag(run_id, "dml.error", message[:5000])
@@ -97,18 +110,3 @@ def _terminate(client: Any, run_id: str, status: str, message: str, trace: str =
         except Exception:  # the store may be what failed; still try to set the status
             logger.debug("could not record the error on run %s", run_id, exc_info=True)
         client.set_terminated(run_id, status)
-
-
-@contextmanager
-def _sigterm_ignored() -> Iterator[None]:
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -50,3 +50,45 @@ def terminated_on_sigterm() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def defer_stop_signals() -> Callable[[], None]:
+    """Hold SIGINT and SIGTERM back until the returned ``release()`` is called.
+
+    For a step that must not be cut in two, such as creating a run and entering the
+    block that guarantees its ending: a signal received meanwhile is re-raised by
+    ``release()``, where the previous handlers see it. Main thread only (elsewhere a
+    no-op, as Python delivers signals to the main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    received: list[int] = []
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda s, _frame: received.append(s))
+
+    def release() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        if received:
+            signal.raise_signal(received[0])
+
+    return release
+
+
+@contextmanager
+def stop_signals_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM are ignored within the block (main thread only): a second
+    Ctrl-C or SIGTERM must not interrupt the writing of a run's ending."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
