@@ -53,6 +53,20 @@ def compose_config(*overrides: str) -> DictConfig:
         return compose(config_name="config", overrides=list(overrides))
 
 
+def start_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """``python -m declarative_ml ARGS`` started in ``cwd`` (no inherited MLflow settings);
+    for tests that signal, kill or outlast it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DML_DEBUG"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "declarative_ml", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:

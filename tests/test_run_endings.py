@@ -6,7 +6,6 @@ metrics; these tests fail on that behaviour and pass on ours.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from conftest import run_cli
+from conftest import run_cli, start_cli
 
 POINTS = 1000
 
@@ -131,15 +130,7 @@ def _dml(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _start_cli(tmp_path: Path, uri: str, *extra: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DML_DEBUG")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "declarative_ml", *SLOW, f"tracking.uri={uri}", *extra],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_cli(*SLOW, f"tracking.uri={uri}", *extra, cwd=tmp_path)
 
 
 @pytest.mark.slow

@@ -7,15 +7,12 @@ the database and creates the experiment unguarded.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
-from conftest import run_cli
+from conftest import run_cli, start_cli
 
 JOBS = 8
 QUICK = [
@@ -29,18 +26,7 @@ QUICK = [
 
 
 def _start_all(uri: str, cwd: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DML_DEBUG")}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "declarative_ml", *QUICK, f"tracking.uri={uri}", f"seed={i}"],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(JOBS)
-    ]
+    procs = [start_cli(*QUICK, f"tracking.uri={uri}", f"seed={i}", cwd=cwd) for i in range(JOBS)]
     failures = []
     for proc in procs:
         _, err = proc.communicate(timeout=300)

@@ -7,17 +7,16 @@ a hang without output.
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
+from conftest import start_cli
 from stores import MlflowServer
 
 OUTAGE_S = 20
@@ -39,15 +38,7 @@ def _server(tmp_path: Path) -> tuple[MlflowServer, Path]:
 
 
 def _start(uri: str, cwd: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DML_DEBUG"))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "declarative_ml", *RUN, f"tracking.uri={uri}", *extra],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_cli(*RUN, f"tracking.uri={uri}", *extra, cwd=cwd)
 
 
 def _wait_running(db: Path, proc: subprocess.Popen[str], timeout_s: float = 120) -> str:
