@@ -118,6 +118,15 @@ def set_stage(
     made.append(
         audit.transition(version, before, stage, why=why, run_id=current.run_id, rules=rules)
     )
+    if stage in ALIASES:  # alias writes are last-writer-wins: read back what the store holds
+        holder = alias_holder(client, model_name, stage)
+        if holder is None or str(holder.version) != str(version):
+            raise RegistryError(
+                f"model '{model_name}': @{stage} was changed by another writer while version "
+                f"{version} was being moved there (it now points to "
+                f"{holder.version if holder else 'nothing'}); promote through dml, which "
+                f"serialises these changes"
+            )
     for entry in made:
         audit.record(client, model_name, entry)
     return made
