@@ -124,6 +124,10 @@ def test_unknown_experiment_is_an_error(tmp_path: Path) -> None:
         ("dataset.task=foo", ["dataset.task: 'foo' is not valid", "multiclass, regression"]),
         # model.params is free-form: a new key is fine, but Hydra wants it added with '+'
         ("model.params.bogus=1", ["model.params.bogus", "+model.params.bogus=1"]),
+        (
+            "model.params.max_depht=3",
+            ["model.params.max_depht: no such key", "did you mean 'model.params.max_depth'?"],
+        ),
         ("seed=[", ["seed=[: cannot parse this override", "hydra.cc"]),
         (
             "+model.estimator.classification=subprocess.run",

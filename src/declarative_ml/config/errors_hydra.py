@@ -123,12 +123,18 @@ def _valid_keys(node: Any) -> list[str]:
 
 def _unknown_key(key: str, inner: OmegaConfBaseException, outer: str, where: str) -> str:
     parent = getattr(inner, "parent_node", None)
+    valid = _valid_keys(parent)
+    prefix, _, name = key.rpartition(".")
     if not _is_schema(inner):  # a free-form mapping such as model.params: adding a key needs '+'
+        guess = difflib.get_close_matches(name, valid, n=1)
+        if guess:  # most likely a typo of a key that is there
+            return (
+                f"{key}: no such key{where}; did you mean '{prefix}.{guess[0]}'? "
+                f"(a new key is added with +{key}=VALUE)"
+            )
         hint = _APPEND_HINT.search(outer)
         add = hint.group(1) if hint else f"+{key}=VALUE"
         return f"{key}: no such key yet{where}; add it with {add}"
-    valid = _valid_keys(parent)
-    prefix, _, name = key.rpartition(".")
     under = f"under {prefix}" if prefix else "at the top level"
     guess = difflib.get_close_matches(name, valid, n=1)
     did_you_mean = f"did you mean '{guess[0]}'? " if guess else ""
