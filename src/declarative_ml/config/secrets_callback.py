@@ -34,8 +34,8 @@ from declarative_ml.tracking.secrets import (
     mask_tree,
     remember_config,
     unresolved_strings,
-    uri_passwords,
 )
+from declarative_ml.tracking.store import uri_passwords
 
 _HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 

@@ -63,28 +63,29 @@ def tracked_run(
         try:
             release()
             yield run_id
-        except (KeyboardInterrupt, Terminated) as exc:
-            heartbeat.stop()
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            _terminate(client, run_id, "KILLED", reason)
-            raise
-        except SystemExit as exc:
-            heartbeat.stop()
-            if exc.code in (0, None):
-                _finish(client, run_id)
-            else:
-                _terminate(client, run_id, "FAILED", mask_text(f"exit status {exc.code}"))
-            raise
         except BaseException as exc:
             heartbeat.stop()
-            if is_outage(exc):  # the store is gone: writing the ending would only retry again
-                logger.debug("run %s left RUNNING: the store is unreachable", run_id)
-                raise
-            message = mask_text(f"{type(exc).__name__}: {exc}")
-            _terminate(client, run_id, "FAILED", message, mask_text(traceback.format_exc()))
+            _end_after(client, run_id, exc)
             raise
         heartbeat.stop()
         _finish(client, run_id)
+
+
+def _end_after(client: Any, run_id: str, exc: BaseException) -> None:
+    """Write the ending that ``exc`` means for the run (the caller re-raises it)."""
+    if isinstance(exc, (KeyboardInterrupt, Terminated)):
+        reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+        _terminate(client, run_id, "KILLED", reason)
+    elif isinstance(exc, SystemExit):
+        if exc.code in (0, None):
+            _finish(client, run_id)
+        else:
+            _terminate(client, run_id, "FAILED", mask_text(f"exit status {exc.code}"))
+    elif is_outage(exc):  # the store is gone: writing the ending would only retry again
+        logger.debug("run %s left RUNNING: the store is unreachable", run_id)
+    else:
+        message = mask_text(f"{type(exc).__name__}: {exc}")
+        _terminate(client, run_id, "FAILED", message, mask_text(traceback.format_exc()))
 
 
 def flush_queued() -> None:

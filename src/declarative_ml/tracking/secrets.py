@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from declarative_ml.tracking.store import redact_uri
+from declarative_ml.tracking.store import redact_uri, uri_passwords
 
 MASK = "***"
 # Shorter secret values are masked where they sit under their key, but not searched
@@ -35,7 +35,6 @@ _SECRET_NAME = re.compile(
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ENV_REF = re.compile(r"\$\{\s*oc\.env\s*:\s*([^,}\s]+)")
-_URI_PASSWORD = re.compile(r"://[^:/@\s]+:([^@/\s]+)@")
 # `key=value` (overrides, folder names) or `key: value` (YAML, messages) in free text.
 _KEY_VALUE = re.compile(
     r"(?P<key>[\w.\-/@]+)(?P<quote>['\"]?)(?P<sep>[ \t]*[=:][ \t]*)"
@@ -61,11 +60,6 @@ def looks_secret(key: str) -> bool:
 def env_references(text: str) -> list[str]:
     """Names of the environment variables ``text`` reads with ``${oc.env:NAME}``."""
     return _ENV_REF.findall(text)
-
-
-def uri_passwords(text: str) -> list[str]:
-    """The passwords of the URIs in ``text``."""
-    return _URI_PASSWORD.findall(text)
 
 
 def _strings(node: Any) -> Iterable[str]:

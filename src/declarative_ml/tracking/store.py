@@ -11,7 +11,7 @@ from typing import Any
 from declarative_ml.errors import TrackingError
 
 DEFAULT_URI = "sqlite:///mlflow.db"
-_PASSWORD = re.compile(r"(?<=://)([^:/@]+):([^@/]+)@")
+_PASSWORD = re.compile(r"(?<=://)([^:/@\s]+):([^@/\s]+)@")
 
 
 def resolve_tracking_uri(configured: str | None) -> str:
@@ -22,6 +22,11 @@ def resolve_tracking_uri(configured: str | None) -> str:
 def redact_uri(uri: str) -> str:
     """``uri`` (or any text holding URIs) with each password replaced by ``***``."""
     return _PASSWORD.sub(r"\1:***@", uri)
+
+
+def uri_passwords(text: str) -> list[str]:
+    """The passwords of the URIs in ``text``."""
+    return [match.group(2) for match in _PASSWORD.finditer(text)]
 
 
 def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
