@@ -31,6 +31,9 @@ test: $(STAMP) postgres  ## the whole suite, slow and server tests included (wha
 test-fast: $(STAMP)  ## the quick default suite (no slow or server tests)
 	$(BIN)/python -m pytest -p no:cacheprovider
 
+test-gpu: $(STAMP)  ## the CUDA tests (skipped without a GPU; they need only torch and scikit-learn)
+	$(BIN)/python -m pytest -p no:cacheprovider -m gpu tests/test_torch_cuda.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks

@@ -705,3 +705,14 @@ def test_estimator_error_with_a_multi_line_model_name_is_one_line() -> None:
     )
     message = _our_error(lambda: resolve_estimator_path(model, "regression"))
     assert "model 'two\\nlines' has no regression estimator" in message
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["~run"], ["~objective"], ["experiment=xgb_baseline", "~metrics"], ["~run.log_model"]],
+)
+def test_deleting_a_schema_key_is_an_error(overrides: list[str]) -> None:
+    # ~run deleted the root key and validation then raised ConfigAttributeError.
+    key = overrides[-1].removeprefix("~")
+    message = _our_error(lambda: validate_config(compose_config(overrides)))
+    assert message.startswith(f"{key}: part of the config schema, so it cannot be deleted")

@@ -132,6 +132,7 @@ def test_tags_identify_config_version_and_data(baseline: Logged) -> None:
     assert tags["dml.version"] == __version__
     assert tags["dml.task"] == "binary"
     assert tags["dml.estimator"] == "xgboost.XGBClassifier"
+    assert "dml.device" not in tags  # recorded for torch models only
     digests = {k: tags[f"dml.dataset.digest.{k}"] for k in ("train", "val", "test", "all")}
     assert all(HEX16.match(d) for d in digests.values())
     assert len(set(digests.values())) == 4

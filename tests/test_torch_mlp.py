@@ -258,6 +258,7 @@ def test_run_logs_epochs_with_steps_and_the_models_metrics_last(
     epochs = len(client.get_metric_history(result.run_id, "train_loss")) - 1
     assert 1 <= epochs <= 12
     assert "plots/learning_curve.png" in result.artifacts
+    assert finished.data.tags["dml.device"] == result.device == "cpu"  # device: auto, no GPU
     if kind == "classifier":
         assert result.metrics["test_roc_auc"] > 0.95
         assert result.promotion is not None  # the default rules applied to a torch model

@@ -34,6 +34,7 @@ class RunResult:
     plan: Plan
     artifacts: list[str] = field(default_factory=list)
     promotion: Any | None = None
+    device: str | None = None  # where a torch model trained: cpu, or cuda (GPU name)
 
     @property
     def objective(self) -> float | None:
@@ -118,4 +119,5 @@ def train(
         plan,
         run.artifacts,
         promotion,
+        trained.device,
     )

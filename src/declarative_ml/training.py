@@ -51,6 +51,7 @@ class Trained:
     saved: SavedModel | None
     history: list[dict[str, float]] | None = None  # per epoch (torch): train_loss, val_*
     best_epoch: int | None = None  # index into history of the epoch the model holds
+    device: str | None = None  # where a torch model trained: cpu, or cuda (GPU name)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,15 @@ class Plotted:
     """Plot files written under the artifacts folder."""
 
     files: list[str]
+
+
+def _training_device(estimator: Any) -> str | None:
+    device = getattr(estimator, "device_", None)
+    if not isinstance(device, str):
+        return None
+    from declarative_ml.models.torch.device import device_label
+
+    return device_label(device)
 
 
 def dataset_source(dataset: Any) -> str:
@@ -227,6 +237,7 @@ def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None,
         saved,
         history,
         best_epoch,
+        _training_device(pipeline.named_steps["estimator"]),
     )
 
     files: list[str] = []

@@ -63,6 +63,10 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
         "cannot be null",
     ),
 )
+_NO_DELETION = re.compile(r"\(DictConfig\) does not support deletion$")
+SCHEMA_KEY_KEPT = (
+    "part of the config schema, so it cannot be deleted with ~; set its values instead"
+)
 
 
 def one_line(text: str) -> str:
@@ -155,6 +159,8 @@ def _omegaconf_error(outer: str, inner: OmegaConfBaseException, config_name: str
         " not in " in message or "is not in struct" in message
     ):
         return _unknown_key(str(key), inner, outer, where)
+    if _NO_DELETION.search(message):
+        return f"{key}: {SCHEMA_KEY_KEPT}{where}"
     if isinstance(inner, ValidationError):
         for pattern, template in _REWRITES:
             match = pattern.match(message)

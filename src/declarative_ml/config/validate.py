@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from declarative_ml.config.errors_hydra import SCHEMA_KEY_KEPT
+from declarative_ml.config.schema import Config
 from declarative_ml.data.load import check_source
 from declarative_ml.data.split import check_split
 from declarative_ml.errors import ConfigError
@@ -46,6 +48,9 @@ def validate_config(cfg: DictConfig) -> Plan:
     Raises:
         ConfigError: naming the key at fault and what is allowed.
     """
+    deleted = [f.name for f in fields(Config) if f.name not in cfg]
+    if deleted:  # OmegaConf refuses ~key below the root, but not at it
+        raise ConfigError(f"{deleted[0]}: {SCHEMA_KEY_KEPT}")
     try:
         OmegaConf.resolve(cfg)
         missing = sorted(OmegaConf.missing_keys(cfg))

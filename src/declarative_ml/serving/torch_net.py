@@ -55,6 +55,14 @@ class MLPNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.kind = kind
+        self.config = {  # what build_network takes to make this network again
+            "kind": kind,
+            "in_features": in_features,
+            "out_features": out_features,
+            "hidden_layers": list(hidden_layers),
+            "activation": activation,
+            "dropout": dropout,
+        }
         self.register_buffer("x_mean", torch.zeros(in_features))
         self.register_buffer("x_scale", torch.ones(in_features))
         self.register_buffer("y_mean", torch.zeros(out_features))
@@ -88,6 +96,13 @@ def build_network(config: dict[str, Any]) -> MLPNetwork:
         activation=config["activation"],
         dropout=float(config["dropout"]),
     )
+
+
+def cpu_copy(network: MLPNetwork) -> MLPNetwork:
+    """A copy of ``network`` on the CPU, in the same mode; ``network`` stays where it is."""
+    copy = build_network(network.config).to(network.x_mean.dtype)
+    copy.load_state_dict({k: v.detach().cpu() for k, v in network.state_dict().items()})
+    return copy.train(network.training)
 
 
 def save_network(network: MLPNetwork, config: dict[str, Any], weights: str, spec: str) -> None:

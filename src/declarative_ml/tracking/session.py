@@ -61,15 +61,18 @@ class ActiveRun:
         self.metrics = dict(trained.metrics)
         synchronous = not self.cfg.tracking.get("async", False)
         history = getattr(trained, "history", None) or []
+        tags = {"dml.device": trained.device} if getattr(trained, "device", None) else {}
         if not history:
-            log_run_data(self.client, self.run_id, metrics=self.metrics, synchronous=synchronous)
+            log_run_data(
+                self.client, self.run_id, metrics=self.metrics, tags=tags, synchronous=synchronous
+            )
         else:
             # Epochs at steps 0..n-1, then the run's metrics at step n, in one log_batch
             # (MLflow splits it at 1,000 metrics per request). The run's metrics come last,
             # so the latest val_<metric> (what rules read) is the logged model's.
             import time
 
-            from mlflow.entities import Metric
+            from mlflow.entities import Metric, RunTag
 
             now = int(time.time() * 1000)
             batch = [
@@ -77,7 +80,12 @@ class ActiveRun:
                 for step, record in [*enumerate(history), (len(history), self.metrics)]
                 for name, value in record.items()
             ]
-            self.client.log_batch(self.run_id, metrics=batch, synchronous=synchronous)
+            self.client.log_batch(
+                self.run_id,
+                metrics=batch,
+                tags=[RunTag(k, v) for k, v in tags.items()],
+                synchronous=synchronous,
+            )
         if trained.saved is not None:
             from declarative_ml.tracking.model import log_saved_model
 

@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from declarative_ml.errors import ConfigError
+from declarative_ml.models.torch.device import resolve_device
 from declarative_ml.models.torch.params import (
     PARAMETER_CONSTRAINTS,
     TORCH_HINT,
@@ -110,7 +111,7 @@ class _BaseMLP(BaseEstimator):
             train, validation = self._hold_out(X, target)
         self._check_monitor(metrics, validation is not None)
         torch = import_torch()
-        self.device_ = self._resolve_device(torch)
+        self.device_ = resolve_device(self.device, torch)
         self._train(torch, train, validation, metrics)
         return self
 
@@ -131,13 +132,6 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(
                 f"early_stopping_metric={monitored!r} is not scored every epoch; known: {known}"
             )
-
-    def _resolve_device(self, torch: Any) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' but CUDA is not available; use device='auto' or 'cpu'")
-        return str(self.device)
 
     def _train(self, torch: Any, train: Any, validation: Any, metrics: tuple[str, ...]) -> None:
         from declarative_ml.models.torch.loop import LoopSettings, as_tensor, train_network
@@ -211,6 +205,29 @@ class _BaseMLP(BaseEstimator):
 
         with torch_threads(torch, self.n_jobs):
             return network_outputs(self.network_, X, self.device_)
+
+    # -- pickling: a fitted network travels on the CPU -------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A CUDA network is copied to the CPU: the pickle loads where there is no GPU,
+        and a model sent from the training process holds no CUDA memory of that process."""
+        state = dict(super().__getstate__())  # object's is self.__dict__ itself: copy it
+        network = state.get("network_")
+        if network is not None and network.x_mean.device.type != "cpu":
+            from declarative_ml.serving.torch_net import cpu_copy
+
+            state["network_"] = cpu_copy(network)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Back onto ``device_`` where it is available, else kept (and served) on the CPU."""
+        super().__setstate__(state)
+        if getattr(self, "network_", None) is None or self.device_ == "cpu":
+            return
+        if import_torch().cuda.is_available():
+            self.network_.to(self.device_)
+        else:
+            self.device_ = "cpu"
 
     def save_network(self, weights: str, spec: str) -> None:
         """Write the fitted network: state_dict to ``weights``, its config (JSON) to ``spec``."""
