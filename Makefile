@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: setup run test test-fast lint typecheck bench clean postgres
+.PHONY: setup run test test-fast test-gpu fuzz lint typecheck bench clean postgres
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test-fast: $(STAMP)  ## the quick default suite (no slow or server tests)
 
 test-gpu: $(STAMP)  ## the CUDA tests (skipped without a GPU; they need only torch and scikit-learn)
 	$(BIN)/python -m pytest -p no:cacheprovider -m gpu tests/test_torch_cuda.py
+
+fuzz: $(STAMP)  ## fuzz rules and overrides with new random inputs (the suite's are fixed)
+	DML_FUZZ=explore DML_FUZZ_EXAMPLES=$(or $(EXAMPLES),2000) $(BIN)/python -m pytest \
+		-p no:cacheprovider -o addopts="-ra" tests/test_fuzz.py -k fuzz_
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -289,8 +289,32 @@ def test_sklearn_param_values_fail_before_the_run_starts(tmp_path: Path) -> None
     line = bad_input(
         tmp_path, "model=random_forest", "model.params.n_estimators=-1", "run.log_plots=false"
     )
-    assert line.startswith("error: model.params: sklearn.ensemble.RandomForestClassifier")
-    assert "n_estimators" in line
+    assert line == (
+        "error: model.params.n_estimators: must be an int in the range [1, inf); got -1 "
+        "(sklearn.ensemble.RandomForestClassifier)"
+    )
+    assert store_runs(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            "model.params.learning_rate=fast",
+            "error: model.params.learning_rate: must be a float in the range [0.0, inf) or None; "
+            "got 'fast' (xgboost.XGBClassifier)",
+        ),
+        ("model.params.max_depth=2.5", "error: model.params.max_depth: must be an int in the"),
+        ("+model.params.subsample=1.5", "error: model.params.subsample: must be a float in the"),
+    ],
+)
+def test_xgboost_param_values_fail_before_the_run_starts(
+    tmp_path: Path, override: str, expected: str
+) -> None:
+    # XGBoost parses values only in fit: the run had started and ended FAILED with
+    # "XGBoostError: Some trailing characters could not be parsed: 'ast'".
+    line = bad_input(tmp_path, "experiment=xgb_baseline", override, "run.log_plots=false")
+    assert line.startswith(expected)
     assert store_runs(tmp_path) == []
 
 

@@ -17,6 +17,11 @@ error must also be one ``app.main`` classes as bad input (``is_config_error``), 
 unexpected failure. The default run uses ``EXAMPLES`` examples per property (set
 ``DML_FUZZ_EXAMPLES`` to change it); the ``slow`` tests run many more. A failure prints
 a ``@reproduce_failure`` blob. Regression tests for the bugs fuzzing found are at the end.
+
+The test suite (and so CI) draws the same examples on every run (hypothesis's
+``derandomize``): it fails because of a change, never because a new input was drawn that
+day. ``make fuzz`` (``DML_FUZZ=explore``) draws new random inputs, many more of them, to
+find the next bug; each one found gets a regression test below.
 """
 
 from __future__ import annotations
@@ -58,7 +63,9 @@ from declarative_ml.rules.files import RuleYAMLError, load_rule_yaml, locate_rul
 EXAMPLES = int(os.environ.get("DML_FUZZ_EXAMPLES", "150"))
 SLOW_EXAMPLES = 2000
 SLOW_FILE_EXAMPLES = 500
+EXPLORE = os.environ.get("DML_FUZZ") == "explore"
 _COMMON = {
+    "derandomize": not EXPLORE,
     "deadline": None,
     "print_blob": True,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],

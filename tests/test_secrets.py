@@ -99,6 +99,40 @@ def test_a_run_records_no_secret(tmp_path: Path) -> None:
     assert tags["num_tokens"] == "12345678"
 
 
+def test_a_data_path_from_the_environment_is_not_recorded(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The path is masked in params and tags; it was recorded as is in the dataset inputs'
+    # source (a file URI), in the sqlite store.
+    import shutil
+
+    from declarative_ml.config.resolvers import bundled_data
+
+    secret_dir = tmp_path_factory.mktemp("data") / ENV_SECRET
+    secret_dir.mkdir()
+    data = secret_dir / "penguins.csv"
+    shutil.copy(bundled_data("penguins.csv"), data)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    proc = run_cli(
+        "dataset=penguins",
+        "promotion=multiclass",
+        "model=random_forest",
+        "model.params.n_estimators=5",
+        "run.log_model=false",
+        "run.log_plots=false",
+        "dataset.path=${oc.env:DML_TEST_DATA}",
+        cwd=tmp_path,
+        env={"DML_TEST_DATA": str(data), "MLFLOW_TRACKING_URI": uri},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert leaks(tmp_path, proc.stdout, proc.stderr) == []
+    from mlflow import MlflowClient
+
+    (run,) = MlflowClient(uri).search_runs(["1"])
+    sources = {i.dataset.source for i in run.inputs.dataset_inputs}
+    assert len(sources) == 1 and MASK in sources.pop()
+
+
 @pytest.mark.slow
 def test_a_sweep_records_no_secret(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -29,7 +29,7 @@ def test_grid_sweep_with_a_failing_trial(tmp_path: Path) -> None:
         *FAST,
         f"tracking.uri={uri}",
         "model.params.max_depth=2,4",
-        "model.params.learning_rate=0.3,-1",
+        "++model.params.objective=binary:logistic,nope",  # XGBoost refuses 'nope' in fit
         cwd=tmp_path,
         env={"MLFLOW_RUN_ID": "0" * 32},
     )  # a stray run id must not re-parent trials
@@ -65,6 +65,18 @@ def test_grid_sweep_with_a_failing_trial(tmp_path: Path) -> None:
     # on_sweep: best -> only the best trial was considered for the registry
     versions = client.search_model_versions("name = 'breast_cancer-xgboost'")
     assert [v.run_id for v in versions] == [best[0].info.run_id]
+
+
+def test_a_trial_with_a_bad_param_value_fails_before_its_run(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    proc = run_cli(
+        "-m", *FAST, f"tracking.uri={uri}", "model.params.learning_rate=0.3,-1", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "error: trial #1: model.params.learning_rate: must be a float" in proc.stderr
+    assert "sweep: 2 trials, 1 failed; best trial #0" in proc.stdout
+    _, children = _runs(uri)
+    assert [r.info.status for r in children] == ["FINISHED"]  # no run for the refused trial
 
 
 @pytest.mark.slow

@@ -33,6 +33,9 @@ class Plan:
     objective: tuple[str, str] = ("", "maximize")  # (metric, direction) a sweep optimises
 
 
+_GROUPS = ("dataset", "model", "tracking")  # config groups that have no default option
+
+
 def _enum_value(value: Any) -> str:
     return value.value if hasattr(value, "value") else str(value)
 
@@ -50,7 +53,8 @@ def validate_config(cfg: DictConfig) -> Plan:
     """
     deleted = [f.name for f in fields(Config) if f.name not in cfg]
     if deleted:  # OmegaConf refuses ~key below the root, but not at it
-        raise ConfigError(f"{deleted[0]}: {SCHEMA_KEY_KEPT}")
+        kept = deleted[0] not in _GROUPS  # ~dataset deletes the choice: none is chosen
+        raise ConfigError(f"{deleted[0]}: {SCHEMA_KEY_KEPT}" if kept else _missing_message(deleted))
     try:
         OmegaConf.resolve(cfg)
         missing = sorted(OmegaConf.missing_keys(cfg))
@@ -158,7 +162,7 @@ def _missing_message(keys: list[str]) -> str:
     """``dataset: no option chosen ...`` for the first key left at ``???`` (MISSING)."""
     key = keys[0]
     others = f" (also missing: {', '.join(keys[1:])})" if keys[1:] else ""
-    if key in ("dataset", "model", "tracking"):
+    if key in _GROUPS:
         return f"{key}: no option chosen; choose one with {key}=NAME{others}"
     return f"{key}: missing mandatory value '???'; set it with {key}=VALUE{others}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -82,16 +83,44 @@ def build_estimator(model: Any, task: str) -> Any:
 
 
 def _check_param_values(estimator: Any, path: str) -> None:
-    """Let scikit-learn validate parameter values now, not at fit time after the run started."""
-    validate = getattr(estimator, "_validate_params", None)
-    if validate is None or not hasattr(estimator, "_parameter_constraints"):
-        return  # not a scikit-learn estimator with declared constraints (e.g. XGBoost)
-    from sklearn.utils._param_validation import InvalidParameterError
+    """Validate parameter values now, not at fit time after the run started: scikit-learn
+    estimators by their declared constraints, XGBoost's by its documented ones."""
+    from sklearn.utils._param_validation import (
+        InvalidParameterError,
+        validate_parameter_constraints,
+    )
+
+    from declarative_ml.models.xgb_params import XGBOOST_CONSTRAINTS, is_xgboost
 
     try:
-        validate()
+        if is_xgboost(estimator):
+            params = estimator.get_params(deep=False)
+            constraints = {k: v for k, v in XGBOOST_CONSTRAINTS.items() if k in params}
+            validate_parameter_constraints(constraints, params, type(estimator).__name__)
+        elif hasattr(estimator, "_parameter_constraints") and hasattr(
+            estimator, "_validate_params"
+        ):
+            estimator._validate_params()
     except InvalidParameterError as exc:
-        raise ConfigError(f"model.params: {path} rejected a value: {exc}") from None
+        raise ConfigError(_param_message(str(exc), path)) from None
+
+
+_SKLEARN_PARAM_ERROR = re.compile(
+    r"The '(\w+)' parameter of \w+ must be (.*)\. Got (.*) instead\.?$", re.DOTALL
+)
+
+
+def _param_message(text: str, path: str) -> str:
+    """``model.params.KEY: must be ...; got VALUE (CLASS)`` from scikit-learn's message."""
+    match = _SKLEARN_PARAM_ERROR.match(text)
+    if match is None:
+        return f"model.params: {path} rejected a value: {_flat(text)}"
+    key, allowed, got = match.groups()
+    return f"model.params.{key}: must be {_flat(allowed)}; got {_flat(got)} ({path})"
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
 
 
 def build_pipeline(preprocessor: Any | None, estimator: Any) -> Any:

@@ -101,10 +101,15 @@ def _dataset_source(source: str) -> Any:
     from mlflow.data.code_dataset_source import CodeDatasetSource
     from mlflow.data.dataset_source_registry import resolve_dataset_source
 
+    from declarative_ml.tracking.secrets import mask_text
+
     path = Path(source)
-    if path.is_file():
-        return resolve_dataset_source(path.resolve().as_uri())
-    return CodeDatasetSource(tags={"loader": source})
+    if not path.is_file():
+        return CodeDatasetSource(tags={"loader": source})
+    uri = path.resolve().as_uri()
+    if mask_text(uri) != uri:  # a path from ${oc.env:..} is a secret: recorded masked
+        return CodeDatasetSource(tags={"path": mask_text(uri)})
+    return resolve_dataset_source(uri)
 
 
 def log_split_inputs(

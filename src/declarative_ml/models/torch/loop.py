@@ -168,3 +168,19 @@ def train_network(
 def as_tensor(values: Any, device: Any, dtype: Any) -> torch.Tensor:
     """A NumPy array as a tensor on ``device``."""
     return torch.as_tensor(np.ascontiguousarray(values), dtype=dtype, device=device)
+
+
+def standardise(network: Any, X: np.ndarray, y: np.ndarray | None) -> None:
+    """Store the training mean and scale of the inputs (and a regression target) as buffers."""
+
+    def moments(values: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = values.mean(axis=0, dtype=np.float64)
+        scale = values.std(axis=0, dtype=np.float64)
+        scale[~np.isfinite(scale) | (scale < 1e-12)] = 1.0  # constant columns pass unscaled
+        return torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(
+            scale, dtype=torch.float32
+        )
+
+    network.x_mean, network.x_scale = moments(X)
+    if y is not None:
+        network.y_mean, network.y_scale = moments(y.reshape(-1, 1))

@@ -134,7 +134,12 @@ class _BaseMLP(BaseEstimator):
             )
 
     def _train(self, torch: Any, train: Any, validation: Any, metrics: tuple[str, ...]) -> None:
-        from declarative_ml.models.torch.loop import LoopSettings, as_tensor, train_network
+        from declarative_ml.models.torch.loop import (
+            LoopSettings,
+            as_tensor,
+            standardise,
+            train_network,
+        )
         from declarative_ml.models.torch.progress import EpochProgress
         from declarative_ml.serving.torch_net import build_network
 
@@ -170,7 +175,7 @@ class _BaseMLP(BaseEstimator):
         with torch.random.fork_rng(devices=devices), torch_threads(torch, self.n_jobs):
             torch.manual_seed(seed)
             network = build_network(self.network_config_)
-            _standardise(network, X, y if self._kind == "regression" else None, torch)
+            standardise(network, X, y if self._kind == "regression" else None)
             network.to(self.device_)
             data = (
                 as_tensor(X, self.device_, torch.float32),
@@ -235,22 +240,6 @@ class _BaseMLP(BaseEstimator):
         from declarative_ml.serving.torch_net import save_network
 
         save_network(self.network_, self.network_config_, weights, spec)
-
-
-def _standardise(network: Any, X: np.ndarray, y: np.ndarray | None, torch: Any) -> None:
-    """Store the training mean and scale of the inputs (and a regression target) as buffers."""
-
-    def moments(values: np.ndarray) -> tuple[Any, Any]:
-        mean = values.mean(axis=0, dtype=np.float64)
-        scale = values.std(axis=0, dtype=np.float64)
-        scale[~np.isfinite(scale) | (scale < 1e-12)] = 1.0  # constant columns pass unscaled
-        return torch.as_tensor(mean, dtype=torch.float32), torch.as_tensor(
-            scale, dtype=torch.float32
-        )
-
-    network.x_mean, network.x_scale = moments(X)
-    if y is not None:
-        network.y_mean, network.y_scale = moments(y.reshape(-1, 1))
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
