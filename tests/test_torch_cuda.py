@@ -33,6 +33,21 @@ TESTS = Path(__file__).resolve().parent
 SRC = TESTS.parent / "src"
 
 
+def python(
+    *args: str, env: dict[str, str] | None = None, stdin: bytes = b"", cwd: Path | None = None
+) -> str:
+    """Run this Python with ``args`` (``-c CODE`` or ``-m MODULE``); returns its output."""
+    done = subprocess.run(
+        [sys.executable, *args], input=stdin, capture_output=True, env=env, cwd=cwd, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    return done.stdout.decode()
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
 def breast_cancer() -> tuple[np.ndarray, ...]:
     X, y = load_breast_cancer(return_X_y=True)
     return X[:400], y[:400], X[400:], y[400:]
@@ -94,11 +109,7 @@ def test_pickled_cuda_model_loads_where_there_is_no_gpu() -> None:
         "print(json.dumps([model.device_, model.predict_proba(X).tolist()]))\n"
     )
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": str(SRC)}
-    done = subprocess.run(
-        [sys.executable, "-c", code], input=blob, capture_output=True, env=env, check=False
-    )
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
-    device, proba = json.loads(done.stdout)
+    device, proba = json.loads(last_line(python("-c", code, env=env, stdin=blob)))
     assert device == "cpu"
     np.testing.assert_allclose(proba, model.predict_proba(X_test), rtol=1e-9, atol=1e-12)
 
@@ -120,9 +131,7 @@ def test_training_process_trains_on_cuda_and_the_parent_loads_its_model(tmp_path
         "    'parent_has_cuda_context': __import__('torch').cuda.is_initialized(),\n"
         "    'gap': float(gap)}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
-    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    result = json.loads(last_line(python("-c", code)))
     assert result == {
         "method": "fork",
         "child_device": "cuda",
@@ -139,16 +148,15 @@ def test_cli_trains_mlp_baseline_on_the_gpu_and_its_model_serves_on_a_cpu(tmp_pa
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
     }
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "declarative_ml", "experiment=mlp_baseline", f"tracking.uri={uri}"],
-        cwd=tmp_path,
+    summary = python(
+        "-m",
+        "declarative_ml",
+        "experiment=mlp_baseline",
+        f"tracking.uri={uri}",
         env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert " on cuda (" in done.stdout  # the summary's "fit ... s on cuda (GPU name)"
+    assert " on cuda (" in summary  # the summary's "fit ... s on cuda (GPU name)"
     serve = (
         "import json, sys, mlflow\n"
         "from sklearn.datasets import load_breast_cancer\n"
@@ -161,15 +169,7 @@ def test_cli_trains_mlp_baseline_on_the_gpu_and_its_model_serves_on_a_cpu(tmp_pa
         "    run.data.metrics['test_roc_auc'], len(model.predict(X))]))\n"
     )
     cpu_only = {**env, "CUDA_VISIBLE_DEVICES": ""}
-    served = subprocess.run(
-        [sys.executable, "-c", serve, uri],
-        cwd=tmp_path,
-        env=cpu_only,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert served.returncode == 0, served.stderr[-3000:]
-    device, status, roc_auc, rows = json.loads(served.stdout.strip().splitlines()[-1])
+    served = python("-c", serve, uri, env=cpu_only, cwd=tmp_path)
+    device, status, roc_auc, rows = json.loads(last_line(served))
     assert device.startswith("cuda (") and status == "FINISHED" and rows == 20
     assert roc_auc > 0.95

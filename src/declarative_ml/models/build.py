@@ -110,12 +110,16 @@ _SKLEARN_PARAM_ERROR = re.compile(
 )
 
 
+_SET = re.compile(r"\{([^{}]*)\}")  # scikit-learn prints options as a set: sorted here
+
+
 def _param_message(text: str, path: str) -> str:
     """``model.params.KEY: must be ...; got VALUE (CLASS)`` from scikit-learn's message."""
     match = _SKLEARN_PARAM_ERROR.match(text)
     if match is None:
         return f"model.params: {path} rejected a value: {_flat(text)}"
     key, allowed, got = match.groups()
+    allowed = _SET.sub(lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", allowed)
     return f"model.params.{key}: must be {_flat(allowed)}; got {_flat(got)} ({path})"
 
 
