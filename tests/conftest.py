@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,14 @@ from declarative_ml.config.resolvers import CONF_DIR, register_resolvers
 from declarative_ml.config.store import register_configs
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A shell's background job (`make test &`) starts with SIGINT ignored, and a process
+# started with SIGINT ignored keeps it ignored (Python then installs no KeyboardInterrupt
+# handler): the tests that Ctrl-C the CLI would wait forever. A caught signal is reset to
+# the default in a child, so with this handler here every process the tests start sees
+# SIGINT as a terminal's Ctrl-C.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
