@@ -214,8 +214,8 @@ class _BaseMLP(BaseEstimator):
     # -- pickling: a fitted network travels on the CPU -------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        """A CUDA network is copied to the CPU: the pickle loads where there is no GPU,
-        and a model sent from the training process holds no CUDA memory of that process."""
+        """A CUDA network is pickled as a CPU copy: a model trained on a GPU unpickles where
+        there is none, and a pickle sent to another process holds no handle to CUDA memory."""
         state = dict(super().__getstate__())  # object's is self.__dict__ itself: copy it
         network = state.get("network_")
         if network is not None and network.x_mean.device.type != "cpu":
