@@ -74,11 +74,10 @@ def _log_ours(client: Any, experiment_id: str, model: Any, *, history: bool) -> 
     run_id = client.create_run(experiment_id).info.run_id
     cfg = OmegaConf.create({"tracking": {"async": False}})
     summary = dict(model.history_[model.best_epoch_])  # the run's metrics, logged at step n
-    trained = Trained(
-        summary, None, None, None, model.history_ if history else None, model.best_epoch_
-    )
+    trained = Trained(summary, None, None, None, model.history_ if history else None)
     start = time.perf_counter()
-    ActiveRun(client, run_id, experiment_id, cfg, []).log_training(trained, signature_rows=None)
+    active = ActiveRun(client, run_id, experiment_id, cfg, [], masked={})
+    active.log_training(trained, signature_rows=None)
     elapsed = time.perf_counter() - start
     client.set_terminated(run_id)
     return elapsed

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -45,6 +46,16 @@ def clean_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Non
         while mlflow.active_run() is not None:
             mlflow.end_run()
         mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture
+def no_pickle(store: tuple[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """MLflow pointed at the module's ``store`` fixture, with pickle deserialization refused."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+    mlflow.set_tracking_uri(store[0])
+    return mlflow
 
 
 @pytest.fixture

@@ -47,16 +47,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Serv
     return uri, served
 
 
-@pytest.fixture
-def no_pickle(store: tuple[str, dict[str, Served]], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """MLflow pointed at the store, with pickle deserialization refused."""
-    import mlflow
-
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
-    mlflow.set_tracking_uri(store[0])
-    return mlflow
-
-
 def raw_rows(experiment: str) -> pd.DataFrame:
     """Rows as a user has them: every column of the source, target and extras included."""
     if experiment == "xgb_penguins":

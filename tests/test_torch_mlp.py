@@ -240,15 +240,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, RunR
     return uri, results
 
 
-@pytest.fixture
-def no_pickle(store: tuple[str, dict[str, RunResult]], monkeypatch: pytest.MonkeyPatch) -> Any:
-    import mlflow
-
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
-    mlflow.set_tracking_uri(store[0])
-    return mlflow
-
-
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_run_logs_epochs_with_steps_and_the_models_metrics_last(
     kind: str, store: tuple[str, dict[str, RunResult]]

@@ -7,22 +7,27 @@ from __future__ import annotations
 
 import sys
 
-from declarative_ml.tracking.secrets import mask_text
+
+def _masked(message: str) -> str:
+    # Imported on first use: secrets.py loads OmegaConf and YAML, which `dml --help` need not.
+    from declarative_ml.tracking.secrets import mask_text
+
+    return mask_text(message)
 
 
 def say(message: str = "") -> None:
     """A line for the user on stdout."""
-    print(mask_text(message), file=sys.stdout, flush=True)
+    print(_masked(message), file=sys.stdout, flush=True)
 
 
 def error(message: str) -> None:
     """One line on stderr, prefixed so it stands out in CI logs."""
-    print(f"error: {mask_text(message)}", file=sys.stderr, flush=True)
+    print(f"error: {_masked(message)}", file=sys.stderr, flush=True)
 
 
 def warn(message: str) -> None:
     """One line on stderr for something the user should know that did not stop the run."""
-    print(f"warning: {mask_text(message)}", file=sys.stderr, flush=True)
+    print(f"warning: {_masked(message)}", file=sys.stderr, flush=True)
 
 
 def format_metrics(metrics: dict[str, float], names: list[str]) -> str:

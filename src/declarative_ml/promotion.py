@@ -54,8 +54,9 @@ def promote_run(
     """
     client = RegistryClient(client)
     model_id = model_uri.removeprefix("models:/")
-    source = client.get_logged_model(model_id).artifact_location
-    digest = check_before_registering(client, model_id)  # complete and unchanged in the store
+    logged = client.get_logged_model(model_id)
+    source = logged.artifact_location
+    digest = check_before_registering(client, logged)  # complete and unchanged in the store
     # Decide and apply under one lock: the champion compared against is the one replaced.
     with registry_lock(client, model_name):
         champion = find_champion(client, model_name)

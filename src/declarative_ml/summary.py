@@ -26,7 +26,7 @@ def print_summary(result: Any) -> None:
     console.say(f"  {console.format_metrics(metrics, test)}")
     costs = [
         f"fit {metrics['training_duration_s']:.2f} s"
-        + (f" on {result.device}" if getattr(result, "device", None) else ""),
+        + (f" on {result.device}" if result.device else ""),
         f"predict {metrics['predict_latency_ms']:.2f} ms / 1,000 rows",
     ]
     if "model_size_mb" in metrics:

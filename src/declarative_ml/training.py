@@ -50,7 +50,6 @@ class Trained:
     example_predictions: Any
     saved: SavedModel | None
     history: list[dict[str, float]] | None = None  # per epoch (torch): train_loss, val_*
-    best_epoch: int | None = None  # index into history of the epoch the model holds
     device: str | None = None  # where a torch model trained: cpu, or cuda (GPU name)
 
 
@@ -151,8 +150,9 @@ def tracks_epochs(estimator: Any) -> bool:
 
 def fit_pipeline(
     preprocessor: Any | None, estimator: Any, data: PreparedData, metrics: tuple[str, ...]
-) -> tuple[Any, list[dict[str, float]] | None]:
-    """Fit preprocessing and estimator; returns the fitted Pipeline and per-epoch history.
+) -> tuple[Any, list[dict[str, float]] | None, int | None]:
+    """Fit preprocessing and estimator; returns the fitted Pipeline, its per-epoch history
+    and the index of the epoch the model holds (both None for an estimator without epochs).
 
     An estimator that tracks epochs is scored on the val split after every epoch: the
     preprocessor is fitted on train first and transforms val for it.
@@ -161,7 +161,7 @@ def fit_pipeline(
     X, y = data.splits["train"].X, data.encoded["train"]
     if not tracks_epochs(estimator):
         pipeline.fit(X, y)
-        return pipeline, None
+        return pipeline, None, None
     X_train = preprocessor.fit_transform(X, y) if preprocessor is not None else X
     eval_set: tuple[Any, Any] | None = None
     eval_metrics: tuple[str, ...] = ()
@@ -170,7 +170,8 @@ def fit_pipeline(
         X_val = preprocessor.transform(X_val) if preprocessor is not None else X_val
         eval_set, eval_metrics = (X_val, data.encoded["val"]), metrics
     estimator.fit(X_train, y, eval_set=eval_set, eval_metrics=eval_metrics)
-    return pipeline, list(estimator.history_)  # its steps are the objects just fitted
+    # The pipeline's steps are the objects just fitted.
+    return pipeline, list(estimator.history_), getattr(estimator, "best_epoch_", None)
 
 
 def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None, None]:
@@ -187,12 +188,11 @@ def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None,
 
     preprocessor = build_preprocessor(cfg.dataset.preprocess, data.splits["train"].X)
     start = time.perf_counter()
-    pipeline, history = fit_pipeline(preprocessor, estimator, data, plan.metrics)
+    pipeline, history, best_epoch = fit_pipeline(preprocessor, estimator, data, plan.metrics)
     metrics = {"training_duration_s": time.perf_counter() - start}
     classification = plan.task != "regression"
     scores, predictions = evaluate(pipeline, data, plan.metrics, classification)
     metrics.update(scores)
-    best_epoch = getattr(pipeline.named_steps["estimator"], "best_epoch_", None)
     if history:
         # The kept epoch's losses; the run's value of each curve is the logged model's.
         for name, value in history[-1 if best_epoch is None else best_epoch].items():
@@ -236,7 +236,6 @@ def training_stages(cfg: Any, plan: Plan, workdir: Path) -> Generator[Any, None,
         else [data.classes[int(i)] for i in pipeline.predict(example)],
         saved,
         history,
-        best_epoch,
         _training_device(pipeline.named_steps["estimator"]),
     )
 

@@ -26,6 +26,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from declarative_ml.sweeps.context import in_multirun
 from declarative_ml.tracking.secrets import (
     dump_yaml,
     env_references,
@@ -123,7 +124,7 @@ class SecretsCallback(Callback):
             folder = Path(config.hydra.runtime.output_dir) / str(config.hydra.output_subdir)
             for name in _HYDRA_FILES:
                 scrub_yaml_file(folder / name)
-        if str(config.hydra.mode) == "RunMode.MULTIRUN":
+        if in_multirun(config.hydra):
             scrub_yaml_file(Path(config.hydra.sweep.dir) / "multirun.yaml")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

@@ -76,15 +76,16 @@ def validate_schema(frame: Any, schema: Any, *, where: str, log_values: bool = F
         cases = exc.failure_cases
         detailed = _describe_failures(cases, with_values=True)
         headline = f"{where} breaks dataset.schema: {len(detailed)} check(s) failed: "
+        full = headline + "; ".join(detailed)
         if log_values:
-            raise DataValidationError(headline + "; ".join(detailed)) from None
+            raise DataValidationError(full) from None
         error = DataValidationError(
             headline
             + "; ".join(_describe_failures(cases, with_values=False))
             + " (failing values are shown in the terminal only; "
             "dataset.log_failure_values: true records them)"
         )
-        error.terminal_message = headline + "; ".join(detailed)
+        error.terminal_message = full
         raise error from None
 
 

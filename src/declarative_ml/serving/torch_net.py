@@ -28,7 +28,6 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "leaky_relu": nn.LeakyReLU,
     "elu": nn.ELU,
 }
-CONFIG_KEYS = ("kind", "in_features", "out_features", "hidden_layers", "activation", "dropout")
 PREDICT_BATCH = 8192
 
 
@@ -87,7 +86,8 @@ class MLPNetwork(nn.Module):
 
 
 def build_network(config: dict[str, Any]) -> MLPNetwork:
-    """A fresh network from its config (the keys in :data:`CONFIG_KEYS`)."""
+    """A fresh network from its config: ``kind``, ``in_features``, ``out_features``,
+    ``hidden_layers``, ``activation``, ``dropout`` (what ``network.config`` holds)."""
     return MLPNetwork(
         kind=config["kind"],
         in_features=int(config["in_features"]),
@@ -105,11 +105,11 @@ def cpu_copy(network: MLPNetwork) -> MLPNetwork:
     return copy.train(network.training)
 
 
-def save_network(network: MLPNetwork, config: dict[str, Any], weights: str, spec: str) -> None:
+def save_network(network: MLPNetwork, weights: str, spec: str) -> None:
     """Write the state_dict (tensors only) to ``weights`` and the config (JSON) to ``spec``."""
     state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
     torch.save(state, weights)
-    Path(spec).write_text(json.dumps({k: config[k] for k in CONFIG_KEYS}, indent=2))
+    Path(spec).write_text(json.dumps(network.config, indent=2))
 
 
 def load_network(weights: str, spec: str) -> MLPNetwork:

@@ -12,7 +12,14 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from declarative_ml import console
-from declarative_ml.sweeps.context import Sweep, best_trial, read_sweep, read_trials, write_sweep
+from declarative_ml.sweeps.context import (
+    Sweep,
+    best_trial,
+    in_multirun,
+    read_sweep,
+    read_trials,
+    write_sweep,
+)
 from declarative_ml.tracking.secrets import mask_text
 
 logger = logging.getLogger(__name__)
@@ -50,10 +57,6 @@ def count_trials(config: DictConfig) -> int | None:
         return total
     except Exception:  # an exotic sweeper: the count is only for progress lines
         return None
-
-
-def _in_multirun(config: DictConfig) -> bool:
-    return str(OmegaConf.select(config, "hydra.mode")) == "RunMode.MULTIRUN"
 
 
 class SweepCallback(Callback):
@@ -101,7 +104,7 @@ class SweepCallback(Callback):
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Before a trial, in the process that runs it (a joblib worker, or this one): the
         first trial of a process imports what all its trials need (sweeps/warmup.py)."""
-        if not _in_multirun(config):
+        if not in_multirun(OmegaConf.select(config, "hydra")):
             return  # a single run keeps its own start-up (training overlaps MLflow's import)
         from declarative_ml.sweeps.warmup import prepare_process
 
@@ -113,7 +116,7 @@ class SweepCallback(Callback):
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         """After a process's first trial, what it loaded is frozen for the GC (sweeps/warmup.py)."""
-        if _in_multirun(config):
+        if in_multirun(OmegaConf.select(config, "hydra")):
             from declarative_ml.sweeps.warmup import freeze_process
 
             freeze_process()

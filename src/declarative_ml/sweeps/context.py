@@ -53,9 +53,14 @@ def read_sweep(sweep_dir: Path) -> Sweep | None:
     return Sweep(**json.loads(path.read_text())) if path.is_file() else None
 
 
+def in_multirun(hydra_config: Any | None) -> bool:
+    """Whether Hydra's own config (the ``hydra`` node) is of a multirun (``-m``)."""
+    return str(getattr(hydra_config, "mode", None)) == "RunMode.MULTIRUN"
+
+
 def current_sweep(hydra_config: Any | None) -> Sweep | None:
     """The sweep of the running Hydra job (None for a single run)."""
-    if hydra_config is None or str(hydra_config.mode) != "RunMode.MULTIRUN":
+    if hydra_config is None or not in_multirun(hydra_config):
         return None
     return read_sweep(Path(hydra_config.sweep.dir))
 

@@ -1,10 +1,10 @@
 """A process that runs many trials: libraries imported once, then kept out of the GC's way.
 
-A joblib worker starts bare. Left to itself, its first trial would train in a forked child
-(``runner._isolate``: MLflow is not imported yet) whose imports of scikit-learn, XGBoost
-and matplotlib die with it, so the second trial pays them again. And loky runs a full
-garbage collection after every task: with MLflow, SQLAlchemy, pandas, scikit-learn and
-matplotlib loaded that walks some 400,000 long-lived objects, about 0.2 s of CPU per trial.
+A joblib worker starts bare, and its trials train in the worker itself (``runner._isolate``
+keeps sweep trials in-process), so what one trial imports stays for the next. But loky runs
+a full garbage collection after every task: with MLflow, SQLAlchemy, pandas, scikit-learn
+and matplotlib loaded that walks some 400,000 long-lived objects, about 0.2 s of CPU per
+trial.
 
 So a trial process imports what every trial needs before its first trial
 (:func:`prepare_process`), and after its first trial, when everything a trial loads

@@ -43,9 +43,7 @@ def log_saved_model(
         )
         info = _log(run_id, logged.model_id, saved, signature, input_example)
     # Read back from the store before the run may finish: registered means loadable.
-    record_digest(
-        client, run_id, logged.model_id, expected=[Path(p).name for p in saved.artifacts.values()]
-    )
+    record_digest(client, run_id, logged, expected=[Path(p).name for p in saved.artifacts.values()])
     return str(info.model_uri)
 
 

@@ -7,7 +7,7 @@ import json
 import subprocess
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,19 +77,22 @@ def log_run_data(
     metrics: Mapping[str, float] | None = None,
     tags: Mapping[str, str] | None = None,
     step: int = 0,
+    history: Sequence[Mapping[str, float]] = (),
     synchronous: bool = True,
 ) -> None:
     """Write params, metrics and tags in one batched request (MLflow chunks it as needed).
 
-    With ``synchronous=False`` the batch is queued (``tracking.async``); the run's
-    lifecycle flushes the queue before the run ends, on every exit path.
+    ``history`` (per-epoch metrics) is written at steps 0, 1, ... before ``metrics``
+    at ``step``. With ``synchronous=False`` the batch is queued (``tracking.async``);
+    the run's lifecycle flushes the queue before the run ends, on every exit path.
     """
     from mlflow.entities import Metric, Param, RunTag
 
     now = int(time.time() * 1000)
+    records = [*enumerate(history), (step, metrics or {})]
     client.log_batch(
         run_id,
-        metrics=[Metric(k, float(v), now, step) for k, v in (metrics or {}).items()],
+        metrics=[Metric(k, float(v), now, i) for i, record in records for k, v in record.items()],
         params=[Param(k, v) for k, v in (params or {}).items()],
         tags=[RunTag(k, str(v)) for k, v in (tags or {}).items()],
         synchronous=synchronous,
@@ -107,8 +110,9 @@ def _dataset_source(source: str) -> Any:
     if not path.is_file():
         return CodeDatasetSource(tags={"loader": source})
     uri = path.resolve().as_uri()
-    if mask_text(uri) != uri:  # a path from ${oc.env:..} is a secret: recorded masked
-        return CodeDatasetSource(tags={"path": mask_text(uri)})
+    masked = mask_text(uri)
+    if masked != uri:  # a path from ${oc.env:..} is a secret: recorded masked
+        return CodeDatasetSource(tags={"path": masked})
     return resolve_dataset_source(uri)
 
 

@@ -47,6 +47,7 @@ class ActiveRun:
     experiment_id: str
     cfg: DictConfig
     overrides: list[str]
+    masked: dict[str, Any]  # the config with secrets masked: what params and config.yaml show
     metrics: dict[str, float] = field(default_factory=dict)
     model_uri: str | None = None
     artifacts: list[str] = field(default_factory=list)
@@ -62,30 +63,18 @@ class ActiveRun:
         synchronous = not self.cfg.tracking.get("async", False)
         history = getattr(trained, "history", None) or []
         tags = {"dml.device": trained.device} if getattr(trained, "device", None) else {}
-        if not history:
-            log_run_data(
-                self.client, self.run_id, metrics=self.metrics, tags=tags, synchronous=synchronous
-            )
-        else:
-            # Epochs at steps 0..n-1, then the run's metrics at step n, in one log_batch
-            # (MLflow splits it at 1,000 metrics per request). The run's metrics come last,
-            # so the latest val_<metric> (what rules read) is the logged model's.
-            import time
-
-            from mlflow.entities import Metric, RunTag
-
-            now = int(time.time() * 1000)
-            batch = [
-                Metric(name, float(value), now, step)
-                for step, record in [*enumerate(history), (len(history), self.metrics)]
-                for name, value in record.items()
-            ]
-            self.client.log_batch(
-                self.run_id,
-                metrics=batch,
-                tags=[RunTag(k, v) for k, v in tags.items()],
-                synchronous=synchronous,
-            )
+        # Epochs at steps 0..n-1, then the run's metrics at step n, in one log_batch. The
+        # run's metrics come last, so the latest val_<metric> (what rules read) is the
+        # logged model's.
+        log_run_data(
+            self.client,
+            self.run_id,
+            history=history,
+            metrics=self.metrics,
+            tags=tags,
+            step=len(history),
+            synchronous=synchronous,
+        )
         if trained.saved is not None:
             from declarative_ml.tracking.model import log_saved_model
 
@@ -104,7 +93,7 @@ class ActiveRun:
         folder = root / "config"
         folder.mkdir(parents=True, exist_ok=True)
         # Secrets (URI passwords, ${oc.env:..} values, secret-looking keys) are masked.
-        (folder / "config.yaml").write_text(dump_yaml(mask_config(self.cfg)))
+        (folder / "config.yaml").write_text(dump_yaml(self.masked))
         (folder / "overrides.yaml").write_text(dump_yaml(mask_overrides(self.overrides)))
         if hydra_config is not None:
             raw = OmegaConf.to_container(hydra_config, resolve=False, enum_to_str=True)
@@ -152,7 +141,7 @@ class Tracker:
             tags=tags,
             heartbeat_s=float(cfg.tracking.heartbeat_s),
         ) as run_id:
-            active = ActiveRun(self.client, run_id, self.experiment_id, cfg, overrides)
+            active = ActiveRun(self.client, run_id, self.experiment_id, cfg, overrides, masked)
             params = flatten_config(masked)
             log_run_data(self.client, run_id, params=params)
             log_split_inputs(

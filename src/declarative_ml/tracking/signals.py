@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 
 class Terminated(BaseException):  # noqa: N818 (like KeyboardInterrupt: not an Exception)
@@ -71,8 +72,7 @@ def defer_stop_signals() -> Callable[[], None]:
         signal.signal(signum, lambda s, _frame: received.append(s))
 
     def release() -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        _restore(previous)
         if received:
             signal.raise_signal(received[0])
 
@@ -90,5 +90,10 @@ def stop_signals_ignored() -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        _restore(previous)
+
+
+def _restore(previous: dict[signal.Signals, Any]) -> None:
+    """Put back the handlers ``signal.getsignal`` returned (None: one not set from Python)."""
+    for signum, handler in previous.items():
+        signal.signal(signum, handler if handler is not None else signal.SIG_DFL)

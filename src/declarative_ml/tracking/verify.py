@@ -32,11 +32,11 @@ def folder_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def stored_model_digest(client: Any, model_id: str, *, expected: Iterable[str] = ()) -> str:
-    """Read the logged model back from the store, check it is complete, and sum it.
+def stored_model_digest(client: Any, location: str, *, expected: Iterable[str] = ()) -> str:
+    """Read a logged model back from the store, check it is complete, and sum it.
 
     Args:
-        model_id: the logged model.
+        location: the logged model's ``artifact_location``.
         expected: names of files that must be among its artifacts (besides ``MLmodel``).
 
     Raises:
@@ -44,7 +44,6 @@ def stored_model_digest(client: Any, model_id: str, *, expected: Iterable[str] =
     """
     import mlflow.artifacts
 
-    location = client.get_logged_model(model_id).artifact_location
     with tempfile.TemporaryDirectory(prefix="dml-verify-") as tmp:
         try:
             local = Path(
@@ -65,28 +64,31 @@ def stored_model_digest(client: Any, model_id: str, *, expected: Iterable[str] =
         return folder_digest(local)
 
 
-def record_digest(client: Any, run_id: str, model_id: str, *, expected: Iterable[str]) -> str:
-    """Verify the freshly logged model in the store and tag its digest on run and model."""
-    value = stored_model_digest(client, model_id, expected=expected)
+def record_digest(client: Any, run_id: str, logged: Any, *, expected: Iterable[str]) -> str:
+    """Verify the freshly ``logged`` model (a ``LoggedModel``) in the store and tag its
+    digest on run and model."""
+    value = stored_model_digest(client, logged.artifact_location, expected=expected)
     client.set_tag(run_id, DIGEST_TAG, value)
-    client.set_logged_model_tags(model_id, {DIGEST_TAG: value})
+    client.set_logged_model_tags(logged.model_id, {DIGEST_TAG: value})
     return value
 
 
-def check_before_registering(client: Any, model_id: str) -> str:
-    """The digest of the logged model, re-checked in the store against the one recorded.
+def check_before_registering(client: Any, logged: Any) -> str:
+    """The digest of the ``logged`` model (a ``LoggedModel`` as the store has it now),
+    re-checked in the store against the one recorded.
 
     Raises:
         RegistryError: the model was never verified, is incomplete, or changed since.
     """
-    recorded = client.get_logged_model(model_id).tags.get(DIGEST_TAG)
+    model_id = logged.model_id
+    recorded = logged.tags.get(DIGEST_TAG)
     if recorded is None:
         raise RegistryError(
             f"model {model_id} has no {DIGEST_TAG} tag: it was not verified after upload; "
             f"not registering it"
         )
     try:
-        current = stored_model_digest(client, model_id)
+        current = stored_model_digest(client, logged.artifact_location)
     except TrackingError as exc:
         raise RegistryError(f"{exc}; not registering it") from None
     if current != recorded:

@@ -144,7 +144,7 @@ class _BaseMLP(BaseEstimator):
         from declarative_ml.serving.torch_net import build_network
 
         X, y = train
-        self.network_config_ = {
+        config = {
             "kind": self._kind,
             "in_features": int(X.shape[1]),
             "out_features": self._out_features(),
@@ -174,7 +174,7 @@ class _BaseMLP(BaseEstimator):
         # global torch RNG is left as it was.
         with torch.random.fork_rng(devices=devices), torch_threads(torch, self.n_jobs):
             torch.manual_seed(seed)
-            network = build_network(self.network_config_)
+            network = build_network(config)
             standardise(network, X, y if self._kind == "regression" else None)
             network.to(self.device_)
             data = (
@@ -239,7 +239,7 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "network_")
         from declarative_ml.serving.torch_net import save_network
 
-        save_network(self.network_, self.network_config_, weights, spec)
+        save_network(self.network_, weights, spec)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
