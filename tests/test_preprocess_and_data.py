@@ -57,10 +57,57 @@ def test_load_sklearn_dataset_has_features_and_target() -> None:
     assert frame["target"].nunique() == 3
 
 
-def test_load_sklearn_dataset_renames_target_to_the_declared_name() -> None:
-    frame = load_dataset(dataset_node(source="sklearn", loader="iris", target="label"))
-    assert "label" in frame.columns
-    assert "target" not in frame.columns
+def test_a_bundled_dataset_has_no_column_the_target_could_rename() -> None:
+    # It used to rename scikit-learn's `target` to any declared name, so a typo trained on
+    # the bundled target (the new-user bugs issue, item 2).
+    with pytest.raises(DataValidationError) as raised:
+        load_dataset(dataset_node(source="sklearn", loader="iris", target="label"))
+    message = str(raised.value)
+    assert "dataset.target: column 'label' not found in scikit-learn dataset 'iris'" in message
+    assert "sepal length (cm)" in message and "target" in message
+
+
+def test_a_feature_of_a_bundled_dataset_may_be_the_target() -> None:
+    frame = load_dataset(dataset_node(source="sklearn", loader="diabetes", target="bmi"))
+    assert "bmi" in frame.columns and "target" in frame.columns
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"path": "data.csv"}, "dataset.path: not used by source 'sklearn'"),
+        ({"read_options": {"sep": ";"}}, "dataset.read_options: not used by source 'sklearn'"),
+    ],
+)
+def test_keys_a_bundled_dataset_cannot_honour_are_refused(
+    values: dict[str, object], key: str
+) -> None:
+    with pytest.raises(ConfigError, match=key):
+        check_source(dataset_node(source="sklearn", loader="iris", target="target", **values))
+
+
+def test_a_file_dataset_refuses_a_loader() -> None:
+    node = dataset_node(source="csv", path="x.csv", target="y", loader="iris")
+    with pytest.raises(ConfigError, match="dataset.loader: not used by source 'csv'"):
+        check_source(node)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"chunksize": 10}, "dataset.read_options.chunksize: not an option"),
+        ({"iterator": True}, "dataset.read_options.iterator: not an option"),
+        ({"storage_options": {}}, "dataset.read_options.storage_options: not an option"),
+        ({"sepp": ";"}, "did you mean 'sep'?"),
+        ({"engine": "fastest"}, "dataset.read_options.engine: 'fastest' is not one of c, python"),
+    ],
+)
+def test_read_options_are_the_readers_own_that_give_one_frame(
+    options: dict[str, object], expected: str
+) -> None:
+    node = dataset_node(source="csv", path="x.csv", target="y", read_options=options)
+    with pytest.raises(ConfigError, match=expected):
+        check_source(node)
 
 
 def test_load_csv_passes_read_options(tmp_path: Path) -> None:

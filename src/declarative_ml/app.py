@@ -25,6 +25,7 @@ from declarative_ml.tracking.signals import Terminated, terminated_on_sigterm
 
 logger = logging.getLogger("declarative_ml")
 CONFIG_NAME = "config"
+CONF_PATH = str(CONF_DIR)
 
 
 def debug_enabled() -> bool:
@@ -78,6 +79,9 @@ def task(cfg: DictConfig) -> float | None:
 def quiet_mlflow() -> None:
     """Keep MLflow's progress bars and INFO chatter out of the user's terminal."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow's client prints "View run ... at: URL" for every run it ends on a server, with
+    # the URI's password in it and one more request each time; our summary has the link.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     if not debug_enabled():
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
         logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -120,20 +124,64 @@ def _hydra_errors_raised() -> Iterator[None]:
             os.environ["HYDRA_FULL_ERROR"] = previous
 
 
-def main() -> None:
-    """Register schemas and resolvers, then hand over to Hydra.
+def preflight(argv: list[str]) -> None:
+    """Compose the command line's config as Hydra will, and check what it may make Hydra
+    do (``config/guard.py``) before Hydra configures logging, instantiates callbacks or
+    sets environment variables from it.
 
-    A bad override or config file (unknown option or key, wrong type, YAML syntax)
-    ends with one ``error:`` line and exit code 2. With ``DML_DEBUG=1`` or
-    ``HYDRA_FULL_ERROR=1`` nothing is caught: the full traceback is printed.
+    Help and shell completion compose nothing to act on and are left to Hydra.
+
+    Raises:
+        ConfigError: for the first entry the allowlists refuse (and how many more).
+        Whatever Hydra raises for a bad command line or config file.
+    """
+    from hydra._internal.utils import (
+        compute_search_path_dir,
+        detect_calling_file_or_module_from_task_function,
+        get_args_parser,
+    )
+
+    from declarative_ml.config.compose import ConfigLocation, load_config
+    from declarative_ml.config.guard import Trust, check_config, value_override_keys
+
+    args = get_args_parser().parse_args(argv)
+    if args.help or args.hydra_help or args.shell_completion:
+        return
+    calling_file, calling_module = detect_calling_file_or_module_from_task_function(task)
+    config_dir = os.path.abspath(args.config_dir) if args.config_dir else None
+    location = ConfigLocation(
+        primary=str(
+            compute_search_path_dir(calling_file, calling_module, args.config_path or CONF_PATH)
+        ),
+        name=args.config_name or CONFIG_NAME,
+        config_dir=config_dir if config_dir and os.path.isdir(config_dir) else None,
+    )
+    cfg = load_config(args.overrides, location=location, multirun=True, from_shell=True)
+    groups = list(cfg.hydra.runtime.choices.keys())
+    verdict = check_config(cfg, Trust.from_environment(value_override_keys(args.overrides, groups)))
+    for notice in verdict.notices:
+        console.warn(notice)
+    if verdict.problems:
+        more = len(verdict.problems) - 1
+        also = f" (and {more} more: `dml rules check` lists them)" if more else ""
+        raise ConfigError(verdict.problems[0] + also)
+
+
+def main() -> None:
+    """Register schemas and resolvers, check the config, then hand over to Hydra.
+
+    A bad override or config file (unknown option or key, wrong type, YAML syntax, an
+    entry the trust checks refuse) ends with one ``error:`` line and exit code 2. With
+    ``DML_DEBUG=1`` or ``HYDRA_FULL_ERROR=1`` nothing is caught: the traceback is printed.
     """
     quiet_mlflow()
     register_configs()
     register_resolvers()
-    app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME)(task)
+    app = hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=CONFIG_NAME)(task)
     show_traceback = debug_enabled() or _env_flag("HYDRA_FULL_ERROR")
     with _hydra_errors_raised(), terminated_on_sigterm():
         try:
+            preflight(sys.argv[1:])
             app()
         except (KeyboardInterrupt, Terminated) as exc:  # Ctrl-C, SIGTERM: runs end KILLED
             _close_open_sweeps("KILLED")
@@ -142,6 +190,12 @@ def main() -> None:
             stopped = exc if isinstance(exc, Terminated) else None
             console.error(f"{stopped or 'interrupted'}; runs in progress were ended KILLED")
             sys.exit(stopped.exit_code if stopped else 130)
+        except DeclarativeMLError as exc:  # the preflight's checks, a sweeper's settings
+            _close_open_sweeps("FAILED")
+            if show_traceback:
+                raise
+            console.error(exc.terminal_message or str(exc))
+            sys.exit(exc.exit_code)
         except Exception as exc:  # from Hydra: parsing, composition, launcher, sweeper
             _close_open_sweeps("FAILED")
             if show_traceback:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from declarative_ml.registry.apply import Applied, Champion, apply_decision, fin
 from declarative_ml.registry.client import RegistryClient
 from declarative_ml.registry.lock import registry_lock
 from declarative_ml.rules import Decision, evaluate_rules
+from declarative_ml.tracking.signals import Terminated, stop_signals_held
 from declarative_ml.tracking.verify import DIGEST_TAG, check_before_registering
 
 
@@ -33,6 +35,9 @@ def champion_on_new_data(
     return {**champion.metrics, **{f"new_data_{m}": v for m, v in scores.items()}}
 
 
+INTERRUPTED = "interrupted before deciding: the registry is unchanged"
+
+
 def promote_run(
     client: Any,
     *,
@@ -48,43 +53,67 @@ def promote_run(
     """Decide on a finished run's model and apply the decision.
 
     With ``new_data`` (a dataset config), the champion is re-scored on the same rows
-    the candidate's ``new_data_*`` metrics came from. The decision is stored on the run
-    as ``promotion/decision.json`` and, when a version is created, as that version's
-    markdown description.
+    the candidate's ``new_data_*`` metrics came from, before the registry lock is taken
+    (loading a model must not keep other promoters waiting); under the lock the champion
+    is read again and re-scored only if another promotion replaced it meanwhile. Deciding,
+    applying and recording (``promotion/decision.json`` on the run, the version's
+    markdown description, tag ``dml.promotion``) are all or nothing: Ctrl-C or SIGTERM
+    waits until they are done. Stopped earlier, the run's ``dml.promotion`` tag says the
+    registry is unchanged.
     """
     client = RegistryClient(client)
-    model_id = model_uri.removeprefix("models:/")
-    logged = client.get_logged_model(model_id)
-    source = logged.artifact_location
-    digest = check_before_registering(client, logged)  # complete and unchanged in the store
-    # Decide and apply under one lock: the champion compared against is the one replaced.
-    with registry_lock(client, model_name):
+    done = False
+    try:
+        model_id = model_uri.removeprefix("models:/")
+        logged = client.get_logged_model(model_id)
+        source = logged.artifact_location
+        digest = check_before_registering(client, logged)  # complete and unchanged in the store
         champion = find_champion(client, model_name)
-        champion_metrics = champion.metrics if champion else None
-        if champion is not None and new_data is not None:
-            champion_metrics = champion_on_new_data(
-                champion, model_name, new_data, metrics=metric_names, task=task
+
+        def scored(holder: Champion | None) -> dict[str, float] | None:
+            if holder is None or new_data is None:
+                return holder.metrics if holder is not None else None
+            return champion_on_new_data(
+                holder, model_name, new_data, metrics=metric_names, task=task
             )
-        decision = evaluate_rules(gates, metrics, champion_metrics)
-        applied = apply_decision(
-            client,
-            decision,
-            model_name=model_name,
-            run_id=run_id,
-            model_uri=source,
-            model_id=model_id,
-            model_exists=champion is not None,
-            tags={DIGEST_TAG: digest},
-        )
-    record = {
-        "model_name": model_name,
-        "version": applied.version,
-        "champion_version": champion.version if champion else None,
-        **decision.to_dict(),
-    }
-    client.log_dict(run_id, record, "promotion/decision.json")
-    client.set_tag(run_id, "dml.promotion", decision.target_stage)
-    return Promotion(decision, applied, champion.version if champion else None)
+
+        champion_metrics = scored(champion)
+        # Decide and apply under one lock: the champion compared against is the one replaced.
+        with registry_lock(client, model_name):
+            current = find_champion(client, model_name)
+            if _version(current) != _version(champion):  # replaced while we were scoring
+                champion, champion_metrics = current, scored(current)
+            with stop_signals_held():
+                decision = evaluate_rules(gates, metrics, champion_metrics)
+                applied = apply_decision(
+                    client,
+                    decision,
+                    model_name=model_name,
+                    run_id=run_id,
+                    model_uri=source,
+                    model_id=model_id,
+                    model_exists=champion is not None,
+                    tags={DIGEST_TAG: digest},
+                )
+                record = {
+                    "model_name": model_name,
+                    "version": applied.version,
+                    "champion_version": _version(champion),
+                    **decision.to_dict(),
+                }
+                client.log_dict(run_id, record, "promotion/decision.json")
+                client.set_tag(run_id, "dml.promotion", decision.target_stage)
+                done = True
+    except (KeyboardInterrupt, Terminated):
+        if not done:
+            with suppress(Exception):  # the store may be what is failing
+                client.set_tag(run_id, "dml.promotion", INTERRUPTED)
+        raise
+    return Promotion(decision, applied, _version(champion))
+
+
+def _version(champion: Champion | None) -> str | None:
+    return champion.version if champion is not None else None
 
 
 def _fmt(value: float | None) -> str:

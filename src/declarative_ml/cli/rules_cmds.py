@@ -153,6 +153,9 @@ def check_rule_file(rule_file: RuleFile, cache: dict[Any, Any] | None = None) ->
     uses = experiments_using(rule_file, cache)
     problems: dict[str, list[str]] = {}  # message -> the configs it applies to
     for use in uses:
+        for message in use.untrusted:  # what the run would refuse before Hydra acts on it
+            top = message.split(".", 1)[0].split(":", 1)[0]
+            findings.append(Finding(display, lines.get(top, 1), f"{message} ({use.label})"))
         if use.error is None:
             for message in unknown_rule_names(gates, use.known, source=source):
                 problems.setdefault(message, []).append(use.label)
@@ -164,11 +167,15 @@ def check_rule_file(rule_file: RuleFile, cache: dict[Any, Any] | None = None) ->
     if not uses:
         if rule_file.root is not None:
             try:
-                compose_with_sources(
+                alone = compose_with_sources(
                     [*searchpath_overrides(rule_file), f"promotion={rule_file.option}"]
                 )
             except ConfigError as exc:
                 findings.append(Finding(display, _key_line(str(exc), lines), str(exc)))
+            else:
+                for message in alone.untrusted:
+                    top = message.split(".", 1)[0].split(":", 1)[0]
+                    findings.append(Finding(display, lines.get(top, 1), message))
         known = all_metric_names(bool(data.get("new_data")))
         for message in unknown_rule_names(gates, known, source=source):
             problems[message] = ["no experiment uses this file: checked against every metric"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
+import math
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -33,7 +35,17 @@ class Plan:
     objective: tuple[str, str] = ("", "maximize")  # (metric, direction) a sweep optimises
 
 
+_RESOLVER_RAISED = re.compile(r"^\w+ raised while resolving interpolation: ")
 _GROUPS = ("dataset", "model", "tracking")  # config groups that have no default option
+# Names MLflow stores in the clear: experiment, run, registered model (and so its versions,
+# aliases, tags and the decision record), dataset inputs.
+NAME_KEYS = (
+    "dataset.name",
+    "model.name",
+    "tracking.experiment_name",
+    "tracking.run_name",
+    "promotion.model_name",
+)
 
 
 def _enum_value(value: Any) -> str:
@@ -55,12 +67,15 @@ def validate_config(cfg: DictConfig) -> Plan:
     if deleted:  # OmegaConf refuses ~key below the root, but not at it
         kept = deleted[0] not in _GROUPS  # ~dataset deletes the choice: none is chosen
         raise ConfigError(f"{deleted[0]}: {SCHEMA_KEY_KEPT}" if kept else _missing_message(deleted))
+    check_known_keys(cfg)
+    check_names(cfg)  # before resolving: where each value comes from is still visible
     try:
         OmegaConf.resolve(cfg)
         missing = sorted(OmegaConf.missing_keys(cfg))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None) or _unresolvable_key(cfg) or "config"
-        raise ConfigError(f"{key}: {_first_line(str(exc))}") from None
+        message = _RESOLVER_RAISED.sub("", _first_line(str(exc)))
+        raise ConfigError(f"{key}: {message}") from None
     if missing:
         raise ConfigError(_missing_message(missing))
     dataset = cfg.dataset
@@ -75,6 +90,7 @@ def validate_config(cfg: DictConfig) -> Plan:
     check_early_stopping(cfg.model, metrics, has_val=dataset.split.val_size > 0)
     if cfg.run.latency_rows < 1:
         raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
+    check_timings(cfg.tracking)
     # Scored whenever declared, so a reproduction (promotion off) logs the same metrics.
     new_data = _new_data_config(cfg.promotion.new_data, task) if cfg.promotion.new_data else None
     if cfg.promotion.on_sweep not in ("best", "each"):
@@ -94,6 +110,98 @@ def validate_config(cfg: DictConfig) -> Plan:
         new_data=new_data,
         objective=objective,
     )
+
+
+# Keys a schema node may hold besides its dataclass fields: `tracking.async` is a Python
+# keyword, so it is added to the node by hand (config/store.py).
+_EXTRA_KEYS = {"TrackingConfig": ("async",)}
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """Every key of a schema node (``dataset``, ``model``, ``promotion``, ``run``,
+    ``tracking``, ``objective`` and what they nest) must be one its dataclass defines.
+
+    Hydra refuses an unknown key in a group file or a plain override, but ``+key=`` adds
+    one to any node, and it would then be ignored. Free-form mappings (``model.params``,
+    ``dataset.schema``, ``dataset.where``, ``tracking.tags``) are not schema nodes.
+
+    Raises:
+        ConfigError: naming the key, a close match and the valid keys.
+    """
+    for path, node in _schema_nodes(cfg, ""):
+        schema = node._metadata.object_type
+        valid = [f.name for f in fields(schema)] + list(_EXTRA_KEYS.get(schema.__name__, ()))
+        for key in node:
+            if key in valid:
+                continue
+            name = f"{path}.{key}" if path else str(key)
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            under = f"under {path}" if path else "at the top level"
+            raise ConfigError(
+                f"{name}: unknown key; {hint}valid keys {under}: {', '.join(valid)}"
+            )
+
+
+def _schema_nodes(node: Any, path: str) -> Any:
+    """``(path, node)`` for every node typed by a dataclass schema, below the root."""
+    if not isinstance(node, DictConfig) or node._is_none() or node._is_missing():
+        return
+    schema = node._metadata.object_type
+    if path and isinstance(schema, type) and is_dataclass(schema):
+        yield path, node
+    for key in node:
+        if path == "" and key == "hydra":
+            continue
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_interpolation():
+            yield from _schema_nodes(child, f"{path}.{key}" if path else str(key))
+
+
+# (low, high) seconds: a heartbeat faster than 1 s only loads the store and is reaped on
+# any hiccup; a retry budget of days hides an outage.
+TIMINGS = {"heartbeat_s": (1.0, 3600.0), "retry_budget_s": (0.0, 86400.0)}
+
+
+def check_timings(tracking: Any) -> None:
+    """``tracking.heartbeat_s`` and ``tracking.retry_budget_s`` are finite and in range.
+
+    Raises:
+        ConfigError: naming the key, the value and the range.
+    """
+    for key, (low, high) in TIMINGS.items():
+        value = float(tracking.get(key))
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ConfigError(
+                f"tracking.{key}: {value:g} is not allowed; seconds between {low:g} and {high:g}"
+            )
+
+
+def check_names(cfg: DictConfig) -> None:
+    """A name MLflow stores in the clear must not be built from a secret.
+
+    Masking cannot help there: a masked experiment or model name would collide with every
+    other masked one. So ``tracking.experiment_name=exp-${oc.env:TOKEN}``, or a name that
+    interpolates a secret-looking key, is refused before anything is written.
+
+    Raises:
+        ConfigError: naming the key and where its secret comes from.
+    """
+    from declarative_ml.tracking.secrets import secret_origins
+
+    try:
+        raw = OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)
+    except OmegaConfBaseException:  # reported with its key when the config is resolved
+        return
+    origins = secret_origins(raw)
+    for key in NAME_KEYS:
+        origin = origins.get(tuple(key.split(".")))
+        if origin is not None:
+            raise ConfigError(
+                f"{key}: built from a secret ({origin}); MLflow stores names in the clear "
+                f"(experiment, registered model, versions, aliases, tags), so a name cannot "
+                f"come from a secret: write it out"
+            )
 
 
 def check_early_stopping(model: Any, metrics: tuple[str, ...], *, has_val: bool) -> None:

@@ -12,6 +12,11 @@ from declarative_ml.errors import ConfigError
 from declarative_ml.models.allowlist import check_class_path, import_class
 
 KINDS = ("classification", "regression")
+# Parameters whose value names a place on disk the estimator writes to: scikit-learn's
+# ``memory`` caches fitted steps in a joblib.Memory folder wherever it says. A config file
+# must not choose where we write (tests/test_guard.py checks the list against
+# scikit-learn's own parameter constraints).
+PATH_PARAMS = frozenset({"memory"})
 
 
 def task_kind(task: str) -> str:
@@ -55,6 +60,12 @@ def estimator_params(model: Any) -> dict[str, Any]:
         if isinstance(model.params, DictConfig)
         else dict(model.params)
     )
+    for key, value in params.items():  # type: ignore[union-attr]
+        if key in PATH_PARAMS and value is not None:
+            raise ConfigError(
+                f"model.params.{key}: {value!r} names a folder the estimator would write to; "
+                f"a config may not choose where declarative_ml writes (allowed: null)"
+            )
     return dict(params)  # type: ignore[arg-type]
 
 

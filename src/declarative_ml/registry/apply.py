@@ -7,6 +7,7 @@ from typing import Any
 
 from declarative_ml.errors import RegistryError
 from declarative_ml.registry import audit
+from declarative_ml.tracking.signals import stop_signals_held
 
 STAGES = ("none", "staging", "production", "archived")
 ALIASES = ("staging", "production")
@@ -95,6 +96,13 @@ def set_stage(
         current = client.get_model_version(model_name, version)
     except MlflowException as exc:
         raise RegistryError(f"model '{model_name}' has no version {version}") from exc
+    with stop_signals_held():  # Ctrl-C waits: alias, stage tags and trail change together
+        return _move(client, model_name, version, stage, current, why=why, rules=rules)
+
+
+def _move(
+    client: Any, model_name: str, version: str, stage: str, current: Any, *, why: str, rules: Any
+) -> list[audit.Transition]:
     before = current.tags.get("stage", "none")
     made: list[audit.Transition] = []
     if stage in ALIASES:
@@ -160,6 +168,22 @@ def apply_decision(
     """
     if not decision.register:
         return Applied(model_name, None, "none")
+    with stop_signals_held():  # a version is registered and staged whole, or not at all
+        return _register(
+            client, decision, model_name, run_id, model_uri, model_id, model_exists, tags
+        )
+
+
+def _register(
+    client: Any,
+    decision: Any,
+    model_name: str,
+    run_id: str,
+    model_uri: str,
+    model_id: str | None,
+    model_exists: bool,
+    tags: dict[str, str] | None,
+) -> Applied:
     if not model_exists:
         _ensure_model(client, model_name)
     target = decision.target_stage

@@ -98,6 +98,11 @@ def load_rule_yaml(text: str) -> tuple[Any, dict[str, int]]:
     """
     import yaml
 
+    from declarative_ml.config.yaml_bounds import yaml_problem
+
+    problem = yaml_problem(text)  # before anything expands its aliases
+    if problem is not None:
+        raise RuleYAMLError(problem, 1)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -126,11 +131,13 @@ def load_rule_yaml(text: str) -> tuple[Any, dict[str, int]]:
 @dataclass
 class Composed:
     """A config composed in-process (``cfg``, unresolved, without ``hydra``), the option
-    Hydra chose per group (``choices``) and the folders it searched, in its order."""
+    Hydra chose per group (``choices``), the folders it searched, in its order, and what
+    the trust checks (``config/guard.py``) refuse in it (``untrusted``)."""
 
     cfg: Any
     choices: dict[str, str]
     search_dirs: list[Path] = field(default_factory=list)
+    untrusted: list[str] = field(default_factory=list)
 
     def rule_file(self) -> RuleFile:
         """The file the composed ``promotion`` came from (the first folder that has it).
@@ -148,35 +155,26 @@ class Composed:
 
 
 def compose_with_sources(overrides: Sequence[str]) -> Composed:
-    """Compose the packaged config as ``compose_config`` does, keeping Hydra's choices.
+    """Compose the packaged config as ``compose_config`` does, keeping Hydra's choices and
+    the trust checks' verdict on the whole config (``hydra`` node included).
 
     Raises:
         ConfigError: One line for any composition failure.
     """
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf, open_dict
 
-    from declarative_ml.config.errors_hydra import format_hydra_error
-    from declarative_ml.config.resolvers import register_resolvers
-    from declarative_ml.config.store import register_configs
+    from declarative_ml.config.compose import compose_config
+    from declarative_ml.config.guard import Trust, check_config, value_override_keys
 
-    register_configs()
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
-    except Exception as exc:  # Hydra and OmegaConf raise many types; all are config errors
-        raise ConfigError(format_hydra_error(exc)) from None
-    finally:
-        GlobalHydra.instance().clear()
+    cfg = compose_config(overrides, hydra=True)
     runtime = cfg.hydra.runtime
     choices = {str(k): str(v) for k, v in OmegaConf.to_container(runtime.choices).items()}  # type: ignore[union-attr]
     dirs = [Path(s.path).resolve() for s in runtime.config_sources if s.schema == "file"]
+    trust = Trust(command_line=tuple(value_override_keys(overrides, list(choices))))
+    untrusted = check_config(cfg, trust).problems
     with open_dict(cfg):
         del cfg["hydra"]
-    return Composed(cfg, choices, dirs)
+    return Composed(cfg, choices, dirs, untrusted)
 
 
 @dataclass(frozen=True)
@@ -189,6 +187,7 @@ class Use:
     path: Path | None
     known: tuple[str, ...] = ()
     error: str | None = None
+    untrusted: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -291,15 +290,15 @@ def experiments_using(
             if declared == rule_file.option:
                 uses.append(Use(name, path, error=str(exc)))
             continue
-        uses.append(Use(name, path, known))
+        uses.append(Use(name, path, known, untrusted=tuple(composed.untrusted)))
     return uses
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    from declarative_ml.vcs import run_git
+
     try:
-        return subprocess.run(
-            ["git", "-C", str(cwd), *args], capture_output=True, check=False, timeout=60
-        )
+        return run_git(*args, cwd=cwd)
     except FileNotFoundError:
         raise RuleError("git is not installed; --base needs git") from None
 

@@ -6,11 +6,18 @@ daemon thread stamps the tag ``dml.heartbeat`` (Unix seconds) every ``interval_s
 a RUNNING run whose last stamp is older than :data:`MISSED_BEATS` intervals has no
 process behind it, and :func:`reap` marks it KILLED. ``dml runs reap`` does so on
 request, and every new run reaps its own experiment before it starts.
+
+A heartbeat can be late without its process being dead (a store busy for seconds, a
+machine under load). So each run also records which process owns it (tag
+:data:`PROCESS_TAG`: host, pid and the process's start time), and a run whose owner is
+still alive on the reaping machine is never reaped, however late its beat.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Iterable
@@ -21,7 +28,51 @@ logger = logging.getLogger(__name__)
 
 BEAT_TAG = "dml.heartbeat"
 INTERVAL_TAG = "dml.heartbeat_s"
+PROCESS_TAG = "dml.process"
 MISSED_BEATS = 4  # a run is stale after this many intervals without a beat
+MIN_INTERVAL_S = 1.0  # faster beats are writes for nothing (tracking.heartbeat_s is checked)
+MAX_INTERVAL_S = 3600.0
+
+
+def _start_ticks(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, Linux), to tell it from a later
+    process given the same pid; None where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if not fields or fields[0] in ("Z", "X"):  # a zombie has died; its parent has not waited
+        return None
+    return fields[19] if len(fields) > 19 else None
+
+
+def process_identity() -> str:
+    """``host/pid/start`` of this process (the value of :data:`PROCESS_TAG`)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}/{pid}/{_start_ticks(pid) or '?'}"
+
+
+def alive_here(identity: str | None) -> bool:
+    """Whether the process ``identity`` names runs on this machine now."""
+    if not identity:
+        return False
+    host, _, rest = identity.partition("/")
+    pid_text, _, start = rest.partition("/")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by someone else
+    current = _start_ticks(pid)
+    if current is None:
+        return not os.path.exists("/proc")  # Linux: gone or a zombie; elsewhere: trust the pid
+    return start in ("?", "") or current == start
 
 
 class Heartbeat:
@@ -92,9 +143,9 @@ def find_stale(
         interval = run.data.tags.get(INTERVAL_TAG)
         if interval is None:
             continue  # not started by declarative_ml: not ours to judge
-        limit = stale_after_s if stale_after_s is not None else MISSED_BEATS * float(interval)
+        limit = stale_after_s if stale_after_s is not None else MISSED_BEATS * _interval(interval)
         last = last_sign_of_life(run)
-        if now - last > limit:
+        if now - last > limit and not alive_here(run.data.tags.get(PROCESS_TAG)):
             stale.append(
                 StaleRun(
                     run.info.run_id,
@@ -105,6 +156,15 @@ def find_stale(
                 )
             )
     return stale
+
+
+def _interval(text: str) -> float:
+    """A run's recorded heartbeat interval (one that does not parse counts as the default)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return 30.0
+    return min(max(value, MIN_INTERVAL_S), MAX_INTERVAL_S) if value == value else 30.0
 
 
 def reap(client: Any, stale: Iterable[StaleRun], *, by: str) -> list[StaleRun]:

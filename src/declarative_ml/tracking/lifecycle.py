@@ -14,7 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from declarative_ml.tracking.heartbeat import INTERVAL_TAG, Heartbeat
+from declarative_ml.tracking.heartbeat import (
+    INTERVAL_TAG,
+    PROCESS_TAG,
+    Heartbeat,
+    process_identity,
+)
 from declarative_ml.tracking.outage import is_outage
 from declarative_ml.tracking.secrets import mask_text
 from declarative_ml.tracking.signals import (
@@ -53,7 +58,9 @@ def tracked_run(
         release = defer_stop_signals()
         try:
             run = client.create_run(
-                experiment_id, run_name=run_name, tags={**tags, INTERVAL_TAG: f"{heartbeat_s:g}"}
+                experiment_id,
+                run_name=run_name,
+                tags={**tags, INTERVAL_TAG: f"{heartbeat_s:g}", PROCESS_TAG: process_identity()},
             )
             run_id = run.info.run_id
             heartbeat = Heartbeat(client, run_id, heartbeat_s).start()
@@ -97,6 +104,10 @@ def flush_queued() -> None:
 
 def _finish(client: Any, run_id: str) -> None:
     flush_queued()
+    # Reaped meanwhile by a machine that could not see this process (its beats were late):
+    # the run did finish, so the reaper's error no longer applies.
+    if "dml.error" in client.get_run(run_id).data.tags:
+        client.delete_tag(run_id, "dml.error")
     client.set_terminated(run_id, "FINISHED")
 
 

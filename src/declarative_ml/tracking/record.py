@@ -45,28 +45,27 @@ def config_sha256(cfg: DictConfig) -> str:
 
 
 def git_state(start: Path | None = None) -> dict[str, str]:
-    """``git.commit`` and ``git.dirty`` of the working directory's repository, if any."""
-    cwd = str(start or Path.cwd())
+    """``git.commit`` and ``git.dirty`` of the working directory's repository, if any
+    (git runs with a clean environment: ``vcs.run_git``)."""
+    from declarative_ml.vcs import run_git
+
+    cwd = start or Path.cwd()
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+        commit = run_git("rev-parse", "HEAD", cwd=cwd, timeout=5)
+        status = run_git(
+            "--no-optional-locks",
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
             cwd=cwd,
-            capture_output=True,
-            text=True,
             timeout=5,
-            check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout
+        )
     except (OSError, subprocess.SubprocessError):
         return {}
-    return {"git.commit": commit, "git.dirty": str(bool(status.strip())).lower()}
+    if commit.returncode != 0 or status.returncode != 0:
+        return {}
+    dirty = bool(status.stdout.strip())
+    return {"git.commit": commit.stdout.decode().strip(), "git.dirty": str(dirty).lower()}
 
 
 def log_run_data(

@@ -80,6 +80,17 @@ def defer_stop_signals() -> Callable[[], None]:
 
 
 @contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM wait; one received meanwhile is raised when the
+    block ends (after it completed), for a change that must be all or nothing."""
+    release = defer_stop_signals()
+    try:
+        yield
+    finally:
+        release()
+
+
+@contextmanager
 def stop_signals_ignored() -> Iterator[None]:
     """SIGINT and SIGTERM are ignored within the block (main thread only): a second
     Ctrl-C or SIGTERM must not interrupt the writing of a run's ending."""

@@ -29,6 +29,38 @@ def uri_passwords(text: str) -> list[str]:
     return [match.group(2) for match in _PASSWORD.finditer(text)]
 
 
+def health_request(uri: str) -> tuple[str, dict[str, str]]:
+    """The ``/health`` URL of a tracking server and the headers that authenticate to it.
+
+    Credentials come the ways MLflow's client takes them: the URI's userinfo
+    (``http://USER:PASSWORD@host``, which a URL opener would send to the resolver as part
+    of the host name), else ``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD``,
+    else ``MLFLOW_TRACKING_TOKEN``.
+    """
+    import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address goes back in brackets
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
+    user = unquote(parts.username) if parts.username else os.environ.get("MLFLOW_TRACKING_USERNAME")
+    password = (
+        unquote(parts.password or "")
+        if parts.username
+        else os.environ.get("MLFLOW_TRACKING_PASSWORD", "")
+    )
+    headers = {}
+    if user:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        headers["Authorization"] = f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"
+    return url, headers
+
+
 def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
     """Fail fast with a clear message when an HTTP tracking server does not answer.
 
@@ -40,9 +72,10 @@ def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
     """
     if not uri.startswith(("http://", "https://")):
         return
-    url = uri.rstrip("/") + "/health"
+    url, headers = health_request(uri)
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:  # noqa: S310 (http only)
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
             if response.status == 200:
                 return
             reason = f"HTTP {response.status}"

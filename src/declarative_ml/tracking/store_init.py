@@ -13,12 +13,19 @@ creates its experiment, so exactly one initialises and the others wait:
 - MySQL: a named ``GET_LOCK``;
 - an HTTP tracking server initialises its store itself when it starts; only the
   experiment's get-or-create needs care there (``store.get_or_create_experiment``).
+
+Creating a sqlite store takes seconds (MLflow runs every schema migration), and a
+process stopped half-way (Ctrl-C) used to leave a file every later open fails on
+("table evaluation_datasets already exists"). A new sqlite store is therefore created
+under a hidden temporary name beside the real one and renamed into place once complete:
+there is either no store or a whole one.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,14 +112,46 @@ def _open_registry(uri: str) -> None:
     _get_store(uri, uri)  # the registry store initialises the same tables on first open
 
 
+def _creating_prefix(path: Path) -> str:
+    return f".{path.name}.creating-"
+
+
+def create_sqlite_store(uri: str, path: Path) -> None:
+    """Create the sqlite store ``uri`` (file ``path``) whole, or not at all.
+
+    MLflow creates and migrates the tables in a hidden file beside ``path``, which is
+    renamed to ``path`` when complete (a rename is atomic). Whatever stops it half-way,
+    the half-made file is removed (or, after SIGKILL, by the next creation: the caller
+    holds the store's initialisation lock, so no one else is creating it).
+    """
+    from mlflow import MlflowClient
+
+    for stale in path.parent.glob(_creating_prefix(path) + "*"):
+        stale.unlink(missing_ok=True)
+    partial = path.with_name(f"{_creating_prefix(path)}{os.getpid()}")
+    query = uri.split("?", 1)[1] if "?" in uri else ""
+    partial_uri = f"sqlite:///{partial}" + (f"?{query}" if query else "")
+    try:
+        MlflowClient(tracking_uri=partial_uri)  # creates and migrates the tracking tables
+        _open_registry(partial_uri)
+        os.replace(partial, path)
+    finally:
+        for leftover in path.parent.glob(partial.name + "*"):  # the file, a -journal
+            leftover.unlink(missing_ok=True)
+
+
 @contextmanager
 def initialised_store(uri: str) -> Iterator[Any]:
     """An ``MlflowClient`` for ``uri``, created (with the store's tables) under the lock that
     every process opening ``uri`` shares; the lock is held until the block ends, so a
-    get-or-create inside it cannot race either."""
+    get-or-create inside it cannot race either. A new sqlite store appears whole
+    (:func:`create_sqlite_store`)."""
     from mlflow import MlflowClient
 
     with store_init_lock(uri):
+        path = sqlite_path(uri) if _scheme(uri) == "sqlite" else None
+        if path is not None and not path.exists():
+            create_sqlite_store(uri, path)
         client = MlflowClient(tracking_uri=uri)  # opens (and initialises) the tracking store
         _open_registry(uri)
         yield client
