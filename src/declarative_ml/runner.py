@@ -14,6 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from declarative_ml.config.compose import ConfigLocation
 from declarative_ml.config.validate import Plan, validate_config
 from declarative_ml.sweeps.context import current_sweep
 from declarative_ml.tracking.outage import explained_outage
@@ -58,8 +59,22 @@ def _isolate(cfg: DictConfig, *, in_sweep: bool) -> bool:
     return bool(cfg.run.isolate_training) and not in_sweep and "mlflow" not in sys.modules
 
 
+def _unresolved(cfg: DictConfig) -> Any:
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        return OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)
+    except OmegaConfBaseException:  # validation reports it, with its key
+        return None
+
+
 def train(
-    cfg: DictConfig, *, overrides: list[str] | None = None, hydra_config: Any | None = None
+    cfg: DictConfig,
+    *,
+    overrides: list[str] | None = None,
+    hydra_config: Any | None = None,
+    location: ConfigLocation | None = None,
 ) -> RunResult:
     """Run one declared experiment end to end and log it to MLflow.
 
@@ -67,13 +82,17 @@ def train(
         cfg: the composed config.
         overrides: the command-line overrides, stored with the run.
         hydra_config: Hydra's own config, stored with the run when given.
+        location: where the run's configs come from; default: read off ``hydra_config``
+            (the package's own folder without one).
 
     Returns:
         The :class:`RunResult`.
     """
     # Before validation resolves the config in place: ${oc.env:..} is still visible.
     remember_config(cfg, overrides or [])  # masked in everything this process writes
-    plan = validate_config(cfg)
+    location = location or ConfigLocation.from_hydra(hydra_config)
+    raw = _unresolved(cfg)  # validation resolves in place; the record shows ${oc.env:..}
+    plan = validate_config(cfg, location=location)
     sweep = current_sweep(hydra_config)
     isolate = _isolate(cfg, in_sweep=sweep is not None)
     with tempfile.TemporaryDirectory(prefix="dml-") as tmp:
@@ -86,7 +105,7 @@ def train(
             budget = float(cfg.tracking.retry_budget_s)
             with (
                 explained_outage(tracker.uri, budget),
-                tracker.run(cfg, overrides or [], plan=plan, data=data) as run,
+                tracker.run(cfg, overrides or [], plan=plan, data=data, raw=raw) as run,
             ):
                 trained: Trained = _expect(stages, Trained)
                 run.log_training(trained, signature_rows=data.splits["train"].X)

@@ -41,6 +41,21 @@ def _snapshot(client: Any, run_id: str) -> Any:
         return OmegaConf.load(path)
 
 
+def _location(client: Any, run_id: str) -> Any:
+    """Where the run's configs came from (its ``config/hydra.yaml``), so a second config
+    it names (``promotion.new_data``) is found in the same folders."""
+    from mlflow.exceptions import MlflowException
+
+    from declarative_ml.config.compose import ConfigLocation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(run_id, "config/hydra.yaml", tmp)
+        except MlflowException:
+            return ConfigLocation()  # a run without Hydra's config: the package's folders
+        return ConfigLocation.from_hydra(OmegaConf.load(path))
+
+
 def reproduce(client: Any, args: Namespace) -> None:
     """Re-run a run's stored config into the same store and compare every metric."""
     from declarative_ml.reproduce import compare_metrics, differences, snapshot_config
@@ -48,12 +63,13 @@ def reproduce(client: Any, args: Namespace) -> None:
     from declarative_ml.tracking.record import git_state
 
     original = _get_run(client, args.run_id)
+    location = _location(client, args.run_id)
     cfg = snapshot_config(_snapshot(client, args.run_id), args.overrides)
     cfg.tracking.uri = client.tracking_uri
     cfg.tracking.run_name = f"reproduce-{args.run_id[:8]}"
     cfg.tracking.tags = {**cfg.tracking.tags, "dml.reproduces": args.run_id}
     cfg.promotion.enabled = False  # a reproduction is evidence, not a candidate
-    result = train(cfg, overrides=[f"reproduce={args.run_id}", *args.overrides])
+    result = train(cfg, overrides=[f"reproduce={args.run_id}", *args.overrides], location=location)
 
     tolerance = args.tolerance if args.tolerance is not None else 0.0
     checks = compare_metrics(original.data.metrics, result.metrics, tolerance=tolerance)

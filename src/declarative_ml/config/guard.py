@@ -118,6 +118,12 @@ class Trust:
         """Whether ``path`` (or a node above it) was set on the command line."""
         return any(path == key or path.startswith(key + ".") for key in self.command_line)
 
+    def touched_on_command_line(self, path: str) -> bool:
+        """Whether the command line set ``path``, a node above it or one inside it."""
+        return self.on_command_line(path) or any(
+            key.startswith(path + ".") for key in self.command_line
+        )
+
     def vouched_target(self, target: str) -> bool:
         """Whether ``DML_TRUSTED_TARGETS`` covers ``target``."""
         return _matches(target, self.targets)
@@ -301,7 +307,7 @@ def _check_callbacks(cfg: DictConfig, trust: Trust, verdict: Verdict) -> None:
         raw = OmegaConf.to_container(node, resolve=False) if isinstance(node, DictConfig) else node
         if raw == {"_target_": target}:
             continue
-        if trust.on_command_line(path) or trust.on_command_line("hydra.callbacks"):
+        if trust.touched_on_command_line(path) or trust.on_command_line("hydra.callbacks"):
             verdict.notices.append(
                 f"{path}: changed on the command line; declarative_ml's guarantees that "
                 f"depend on it (secrets kept out of outputs, sweep tracking) may not hold"

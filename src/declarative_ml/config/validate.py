@@ -12,6 +12,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from declarative_ml.config.compose import PACKAGED, ConfigLocation
 from declarative_ml.config.errors_hydra import SCHEMA_KEY_KEPT
 from declarative_ml.config.schema import Config
 from declarative_ml.data.load import check_source
@@ -52,10 +53,12 @@ def _enum_value(value: Any) -> str:
     return value.value if hasattr(value, "value") else str(value)
 
 
-def validate_config(cfg: DictConfig) -> Plan:
+def validate_config(cfg: DictConfig, *, location: ConfigLocation = PACKAGED) -> Plan:
     """Validate everything in ``cfg`` that can be checked without data.
 
     Interpolations are resolved here, so a broken ``${...}`` is reported with its key.
+    ``location`` is where the run's configs came from: a second config it names
+    (``promotion.new_data``) is looked up in the same folders.
 
     Returns:
         The run's :class:`Plan`.
@@ -92,7 +95,9 @@ def validate_config(cfg: DictConfig) -> Plan:
         raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
     check_timings(cfg.tracking)
     # Scored whenever declared, so a reproduction (promotion off) logs the same metrics.
-    new_data = _new_data_config(cfg.promotion.new_data, task) if cfg.promotion.new_data else None
+    new_data = (
+        _new_data_config(cfg.promotion.new_data, task, location) if cfg.promotion.new_data else None
+    )
     if cfg.promotion.on_sweep not in ("best", "each"):
         raise ConfigError(f"promotion.on_sweep: {cfg.promotion.on_sweep!r} is not best or each")
     gates: dict[str, list[Any]] = {}
@@ -138,9 +143,7 @@ def check_known_keys(cfg: DictConfig) -> None:
             close = difflib.get_close_matches(str(key), valid, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
             under = f"under {path}" if path else "at the top level"
-            raise ConfigError(
-                f"{name}: unknown key; {hint}valid keys {under}: {', '.join(valid)}"
-            )
+            raise ConfigError(f"{name}: unknown key; {hint}valid keys {under}: {', '.join(valid)}")
 
 
 def _schema_nodes(node: Any, path: str) -> Any:
@@ -275,10 +278,10 @@ def _missing_message(keys: list[str]) -> str:
     return f"{key}: missing mandatory value '???'; set it with {key}=VALUE{others}"
 
 
-def _new_data_config(name: str, task: str) -> Any:
+def _new_data_config(name: str, task: str, location: ConfigLocation) -> Any:
     from declarative_ml.config.compose import compose_dataset
 
-    dataset = compose_dataset(name)
+    dataset = compose_dataset(name, location=location)
     if _enum_value(dataset.task) != task:
         raise ConfigError(
             f"promotion.new_data: dataset '{name}' is a {_enum_value(dataset.task)} "

@@ -65,6 +65,7 @@ class SweepCallback(Callback):
     (``promotion.on_sweep: best``) promoted, parent run ended."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from declarative_ml.config.compose import ConfigLocation
         from declarative_ml.config.validate import validate_config
         from declarative_ml.tracking.store import (
             check_reachable,
@@ -74,7 +75,8 @@ class SweepCallback(Callback):
         from declarative_ml.tracking.store_init import initialised_store
 
         task_cfg = DictConfig({k: v for k, v in config.items() if k != "hydra"})
-        objective, direction = validate_config(task_cfg).objective
+        location = ConfigLocation.from_hydra(config.hydra)
+        objective, direction = validate_config(task_cfg, location=location).objective
         direction = config.hydra.sweeper.get("direction") or direction  # the sweeper's word wins
         uri = resolve_tracking_uri(config.tracking.uri)
         check_reachable(uri)
@@ -179,6 +181,7 @@ class SweepCallback(Callback):
         """Apply the promotion rules to the best trial only (``on_sweep: best``)."""
         if not config.promotion.enabled or config.promotion.on_sweep != "best":
             return
+        from declarative_ml.config.compose import ConfigLocation
         from declarative_ml.config.validate import validate_config
         from declarative_ml.promotion import describe, promote_run
         from declarative_ml.reproduce import snapshot_config
@@ -189,7 +192,7 @@ class SweepCallback(Callback):
             )
         assert isinstance(snapshot, DictConfig)
         cfg = snapshot_config(snapshot)
-        plan = validate_config(cfg)
+        plan = validate_config(cfg, location=ConfigLocation.from_hydra(config.hydra))
         run = client.get_run(best.run_id)
         model_uri = next(
             (f"models:/{o.model_id}" for o in (run.outputs.model_outputs if run.outputs else [])),

@@ -340,14 +340,20 @@ def mask_tree(
     return mask_text(node) if isinstance(node, str) else node
 
 
-def mask_config(cfg: DictConfig) -> dict[str, Any]:
+def mask_config(cfg: DictConfig, *, raw: Any = None) -> dict[str, Any]:
     """The resolved config as a plain mapping, secrets masked (see :func:`mask_tree`).
+
+    Args:
+        cfg: the config.
+        raw: the same config as plain containers before it was resolved in place (so a
+            value read with ``${oc.env:..}`` is shown as that); default: ``cfg`` as it is.
 
     Also remembers the config's secrets for everything else this process writes.
     """
     remember_config(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    raw = OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)
+    if raw is None:
+        raw = OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)
     masked = mask_tree(resolved, raw=raw)
     assert isinstance(masked, dict)
     return masked

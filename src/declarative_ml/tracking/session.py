@@ -113,11 +113,15 @@ class Tracker:
 
     @contextmanager
     def run(
-        self, cfg: DictConfig, overrides: list[str], *, plan: Any, data: Any
+        self, cfg: DictConfig, overrides: list[str], *, plan: Any, data: Any, raw: Any = None
     ) -> Iterator[ActiveRun]:
-        """Start a run with params, tags and inputs; it ends FINISHED, FAILED or KILLED."""
+        """Start a run with params, tags and inputs; it ends FINISHED, FAILED or KILLED.
+
+        ``raw`` is the config as composed, before validation resolved it in place: values
+        read with ``${oc.env:..}`` are recorded as that interpolation.
+        """
         dataset = cfg.dataset
-        masked = mask_config(cfg)  # secrets masked; ${oc.env:..} values shown as their source
+        masked = mask_config(cfg, raw=raw)  # secrets masked; ${oc.env:..} shown as their source
         tags = {
             "dml.version": __version__,
             "dml.config_sha256": config_sha256(cfg),
