@@ -101,11 +101,20 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s:
 class MlflowServer:
     """A real ``mlflow server`` process that a test may stop and start again on its port."""
 
-    def __init__(self, backend: str, folder: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        backend: str,
+        folder: Path,
+        port: int | None = None,
+        *,
+        app: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.backend, self.folder = backend, folder
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.app, self.env = app or [], env or {}
 
     def start(self, timeout_s: float = 90) -> None:
         log = self.folder / "server.log"
@@ -115,11 +124,12 @@ class MlflowServer:
                 + ["--port", str(self.port), "--backend-store-uri", self.backend]
                 # Artifacts go through the server (mlflow-artifacts:/), as with a remote one.
                 + ["--serve-artifacts", "--artifacts-destination", str(self.folder / "artifacts")]
-                + ["--workers", "2"],
+                + ["--workers", "2", *self.app],
                 stdout=handle,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "MLFLOW_TRACKING_URI": ""},
+                env={**os.environ, "MLFLOW_TRACKING_URI": "", **self.env},
                 start_new_session=True,
+                cwd=self.folder,
             )
         _wait_healthy(self.url, self.proc, log, timeout_s)
 
@@ -140,6 +150,40 @@ def mlflow_server(backend: str, folder: Path) -> Iterator[MlflowServer]:
     """A started :class:`MlflowServer` on 127.0.0.1, stopped afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
     server = MlflowServer(backend, folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def auth_server(
+    folder: Path, *, admin_password: str, backend: str | None = None
+) -> Iterator[MlflowServer]:
+    """A started ``mlflow server --app-name basic-auth`` on 127.0.0.1: users in a sqlite file
+    of its own, admin ``admin`` with ``admin_password`` (12+ characters; MLflow has no
+    default), a Flask secret key, artifacts proxied to ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "basic_auth.ini"
+    config.write_text(
+        "[mlflow]\n"
+        "default_permission = READ\n"
+        f"database_uri = sqlite:///{folder / 'basic_auth.db'}\n"
+        "admin_username = admin\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    env = {
+        "MLFLOW_AUTH_CONFIG_PATH": str(config),
+        "MLFLOW_AUTH_ADMIN_PASSWORD": admin_password,
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": uuid.uuid4().hex,
+    }
+    server = MlflowServer(
+        backend or f"sqlite:///{folder / 'server.db'}",
+        folder,
+        app=["--app-name", "basic-auth"],
+        env=env,
+    )
     server.start()
     try:
         yield server

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from conftest import run_cli
+from declarative_ml.app import project_module
 from declarative_ml.config.compose import ConfigLocation, compose_config, load_config
 from declarative_ml.config.errors_hydra import format_hydra_error
 from declarative_ml.config.guard import Trust, check_config, value_override_keys
@@ -26,7 +27,6 @@ CORPUS = Path(__file__).parent / "redteam"
 CASES = sorted(CORPUS.glob("*.yaml"))
 # Controls run to the end: tiny and quick.
 QUICK = (
-    "model.params.n_estimators=5",
     "run.log_model=false",
     "run.log_plots=false",
     "promotion.enabled=false",
@@ -63,7 +63,8 @@ def _outcome(args: list[str], location: ConfigLocation) -> str | None:
     try:
         cfg = load_config(args, location=location, multirun=True, from_shell=True)
         groups = list(cfg.hydra.runtime.choices.keys())
-        trust = Trust.from_environment(value_override_keys(args, groups), environ={})
+        keys = value_override_keys(args, groups)
+        trust = Trust.from_environment(keys, environ={}, in_project=project_module)
         verdict = check_config(cfg, trust)
         if verdict.problems:
             return verdict.problems[0]
@@ -86,6 +87,7 @@ def test_the_checks_refuse_each_attack(
     for name, value in (case.get("env") or {}).items():
         monkeypatch.setenv(name, value)
     location, marker = _materialise(case, tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # the working directory, as `python -m` has it
     outcome = _outcome(list(case["args"]), location)
     if case.get("stage") == "ok":
         assert outcome is None, outcome

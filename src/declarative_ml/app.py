@@ -158,13 +158,30 @@ def preflight(argv: list[str]) -> None:
     )
     cfg = load_config(args.overrides, location=location, multirun=True, from_shell=True)
     groups = list(cfg.hydra.runtime.choices.keys())
-    verdict = check_config(cfg, Trust.from_environment(value_override_keys(args.overrides, groups)))
+    keys = value_override_keys(args.overrides, groups)
+    verdict = check_config(cfg, Trust.from_environment(keys, in_project=project_module))
     for notice in verdict.notices:
         console.warn(notice)
     if verdict.problems:
         more = len(verdict.problems) - 1
         also = f" (and {more} more: `dml rules check` lists them)" if more else ""
         raise ConfigError(verdict.problems[0] + also)
+
+
+def project_module(name: str) -> bool:
+    """Whether top-level module ``name`` is the project's own code: its source lies in the
+    working directory. Located without importing it (an import runs its code)."""
+    from importlib.machinery import PathFinder
+
+    try:
+        spec = PathFinder.find_spec(name, sys.path)
+    except (ImportError, ValueError):
+        return False
+    origin = spec.origin if spec is not None and spec.origin else None
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    places = [os.path.realpath(p) for p in ([origin] if origin else []) + locations]
+    cwd = os.path.realpath(os.getcwd())
+    return bool(places) and all(p == cwd or p.startswith(cwd + os.sep) for p in places)
 
 
 def main() -> None:

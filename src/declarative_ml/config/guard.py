@@ -20,19 +20,23 @@ with Hydra's own loader, before ``hydra.main`` runs), against allowlists:
 - our callbacks (secrets masking, sweep tracking) stay as shipped;
 - a sweep file's ``hydra.sweeper.params`` do not change ``hydra.*`` per trial, and a
   launcher's ``setup`` commands or Ray ``runtime_env`` (which installs packages) do not
-  come from a file.
+  come from a file;
+- ``model.trusted_modules`` in a file names only the project's own code (a module whose
+  source is in the working directory): trusting an installed package would let a YAML-only
+  change pick any class with a ``fit`` from it.
 
 The person at the keyboard is trusted: a value given on the command line (``key=value``,
 not a config group choice) is accepted with a warning, and ``DML_TRUSTED_TARGETS`` /
-``DML_TRUSTED_ENV`` (comma-separated; a target ending in ``.`` is a module prefix) widen
-the allowlists. Pure: reads only the config and the :class:`Trust` it is given.
+``DML_TRUSTED_ENV`` / ``DML_TRUSTED_MODULES`` (comma-separated; a target ending in ``.``
+is a module prefix) widen the allowlists. Pure: reads only the config and the
+:class:`Trust` it is given (which says where the project's own modules are).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +90,11 @@ _LOGGING_NODES = ("hydra.hydra_logging", "hydra.job_logging")
 _LAUNCHER_CODE_KEYS = ("setup", "runtime_env")  # shell commands, packages to install
 _TARGETS_ENV = "DML_TRUSTED_TARGETS"
 _ENV_ENV = "DML_TRUSTED_ENV"
+_MODULES_ENV = "DML_TRUSTED_MODULES"
+
+
+def _nowhere(module: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -101,18 +110,30 @@ class Trust:
     targets: tuple[str, ...] = ()
     env: tuple[str, ...] = ()
     command_line: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    in_project: Callable[[str], bool] = _nowhere
 
     @classmethod
     def from_environment(
-        cls, command_line: Sequence[str] = (), environ: Mapping[str, str] | None = None
+        cls,
+        command_line: Sequence[str] = (),
+        environ: Mapping[str, str] | None = None,
+        in_project: Callable[[str], bool] = _nowhere,
     ) -> Trust:
-        """Trust from ``DML_TRUSTED_TARGETS``, ``DML_TRUSTED_ENV`` and command-line keys."""
+        """Trust from ``DML_TRUSTED_TARGETS``, ``DML_TRUSTED_ENV``, ``DML_TRUSTED_MODULES``
+        and command-line keys; ``in_project`` says whether a module is the project's own."""
         environ = os.environ if environ is None else environ
 
         def items(name: str) -> tuple[str, ...]:
             return tuple(s.strip() for s in environ.get(name, "").split(",") if s.strip())
 
-        return cls(items(_TARGETS_ENV), items(_ENV_ENV), tuple(command_line))
+        return cls(
+            items(_TARGETS_ENV),
+            items(_ENV_ENV),
+            tuple(command_line),
+            items(_MODULES_ENV),
+            in_project,
+        )
 
     def on_command_line(self, path: str) -> bool:
         """Whether ``path`` (or a node above it) was set on the command line."""
@@ -213,6 +234,7 @@ def check_config(cfg: DictConfig, trust: Trust) -> Verdict:
     _check_callbacks(cfg, trust, verdict)
     _check_sweeper_params(cfg, trust, verdict)
     _check_launcher(cfg, trust, verdict)
+    _check_trusted_modules(cfg, trust, verdict)
     return verdict
 
 
@@ -348,4 +370,21 @@ def _check_launcher(cfg: DictConfig, trust: Trust, verdict: Verdict) -> None:
         verdict.problems.append(
             f"{path}: a config file may not give the launcher {key!r} (commands or packages "
             f"run on the workers); set it on the command line"
+        )
+
+
+def _check_trusted_modules(cfg: DictConfig, trust: Trust, verdict: Verdict) -> None:
+    path = "model.trusted_modules"
+    modules = OmegaConf.select(cfg, path, default=None)
+    if not isinstance(modules, ListConfig) or trust.touched_on_command_line(path):
+        return
+    for index, module in enumerate(modules):
+        name = str(module)
+        top = name.split(".")[0]
+        if name in trust.modules or top in trust.modules or trust.in_project(top):
+            continue
+        verdict.problems.append(
+            f"{path}[{index}]: {name!r} is not this project's own code; a config file may "
+            f"only trust modules whose source is in the working directory (to trust it: "
+            f"{path}=[{name}] on the command line, or {_MODULES_ENV}={name})"
         )
