@@ -121,3 +121,34 @@ def test_on_sweep_each_promotes_every_trial(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     client = mlflow.MlflowClient(uri)
     assert len(client.search_model_versions("name = 'breast_cancer-xgboost'")) == 2
+
+
+def test_a_trial_mlflow_cannot_record_fails_the_sweep(tmp_path: Path) -> None:
+    """A trial whose run cannot be created in the sweep's store (here: it names another
+    store) is not a failed model but a hole in the record: the sweep says which trial and
+    exits non-zero."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # the sweep's: the default, in tmp_path
+    proc = run_cli("-m", *FAST, "tracking.uri=sqlite:///mlflow.db,sqlite:///other.db", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the sweep is incomplete: trial #1 could not be recorded"), last
+    assert "ended FAILED and nothing was promoted" in last
+    parent, children = _runs(uri)
+    assert parent.info.status == "FAILED" and len(children) == 1
+    assert not mlflow.MlflowClient(uri).search_registered_models()
+
+
+def test_unrecorded_trials_are_named() -> None:
+    from declarative_ml.sweeps.callback import unrecorded_trials
+    from declarative_ml.sweeps.context import Trial
+
+    trials = [
+        Trial(0, [], "FINISHED", 0.9, "a" * 32),
+        Trial(1, [], "FAILED", error="database is locked", lost=True),
+        Trial(3, [], "FAILED", error="model.params.x: bad"),  # its own config: not a hole
+    ]
+    assert unrecorded_trials(trials, 4) == [
+        "trial #1 could not be recorded in MLflow (database is locked)",
+        "trial(s) #2 left no record",
+    ]
+    assert unrecorded_trials(trials[:1], None) == []

@@ -20,7 +20,13 @@ from omegaconf import DictConfig
 from declarative_ml import console
 from declarative_ml.config.resolvers import CONF_DIR, register_resolvers
 from declarative_ml.config.store import register_configs
-from declarative_ml.errors import ConfigError, DeclarativeMLError
+from declarative_ml.errors import (
+    ConfigError,
+    DataValidationError,
+    DeclarativeMLError,
+    RuleError,
+    SweepError,
+)
 from declarative_ml.tracking.signals import Terminated, terminated_on_sigterm
 
 logger = logging.getLogger("declarative_ml")
@@ -58,7 +64,9 @@ def task(cfg: DictConfig) -> float | None:
         # The terminal may show data values (pandera's failure cases); the record may not.
         console.error(trial.prefix + one_line(exc.terminal_message or str(exc)))
         if trial.in_sweep:  # the sweep goes on; the sweeper sees a failed trial
-            trial.failed(mask_text(one_line(str(exc))))
+            run_id = getattr(exc, "dml_run_id", None)
+            lost = not isinstance(exc, (ConfigError, DataValidationError, RuleError))
+            trial.failed(mask_text(one_line(str(exc))), run_id=run_id, lost=lost)
             return None
         sys.exit(exc.exit_code)
     except Exception as exc:  # unexpected: still one line unless debugging
@@ -68,7 +76,7 @@ def task(cfg: DictConfig) -> float | None:
         message = f"{type(exc).__name__}: {one_line(str(exc))}"
         console.error(f"{trial.prefix}{message} (set DML_DEBUG=1 for the traceback)")
         if trial.in_sweep:
-            trial.failed(mask_text(message))
+            trial.failed(mask_text(message), run_id=getattr(exc, "dml_run_id", None), lost=True)
             return None
         sys.exit(1)
     print_summary(result)
@@ -200,6 +208,7 @@ def main() -> None:
         try:
             preflight(sys.argv[1:])
             app()
+            _fail_incomplete_sweeps()
         except (KeyboardInterrupt, Terminated) as exc:  # Ctrl-C, SIGTERM: runs end KILLED
             _close_open_sweeps("KILLED")
             if show_traceback:
@@ -221,6 +230,14 @@ def main() -> None:
 
             console.error(format_hydra_error(exc, config_name=CONFIG_NAME))
             sys.exit(ConfigError.exit_code if is_config_error(exc) else 1)
+
+
+def _fail_incomplete_sweeps() -> None:
+    """A sweep that could not record a trial ends the command non-zero, naming the trial."""
+    module = sys.modules.get("declarative_ml.sweeps.callback")
+    problems = module.incomplete_sweeps() if module is not None else []
+    if problems:
+        raise SweepError(problems[0])
 
 
 def _close_open_sweeps(status: str) -> None:

@@ -37,3 +37,9 @@ class RegistryError(DeclarativeMLError, LookupError):
 
 class TrackingError(DeclarativeMLError, ConnectionError):
     """The MLflow tracking store cannot be reached or refused a write."""
+
+
+class SweepError(DeclarativeMLError, RuntimeError):
+    """A sweep could not record every trial (or none finished); the sweep exits non-zero."""
+
+    exit_code = 1

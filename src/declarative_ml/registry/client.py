@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from declarative_ml.registry.lock import retrying
+from declarative_ml.tracking.retry import RetryingClient
 
 # Registry calls whose MlflowClient wrappers load the full registered model first.
 DIRECT = frozenset(
@@ -25,27 +25,14 @@ DIRECT = frozenset(
 )
 
 
-class RegistryClient:
+class RegistryClient(RetryingClient):
     """Wraps an MlflowClient: transient lock conflicts are retried; ``DIRECT`` calls skip
     the wrapper's full-model check."""
 
     def __init__(self, client: Any) -> None:
-        self._client = client.client if isinstance(client, RegistryClient) else client
+        super().__init__(client)
         registry = getattr(self._client, "_get_registry_client", None)
         self._registry = registry() if registry is not None else self._client
 
-    @property
-    def client(self) -> Any:
-        """The wrapped MlflowClient."""
-        return self._client
-
-    def __getattr__(self, name: str) -> Any:
-        target = self._registry if name in DIRECT else self._client
-        attr = getattr(target, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return retrying(lambda: attr(*args, **kwargs))
-
-        return call
+    def _target(self, name: str) -> Any:
+        return self._registry if name in DIRECT else self._client

@@ -13,15 +13,15 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, TypeVar
+from typing import Any
 
 from declarative_ml.errors import RegistryError
 from declarative_ml.registry import audit
+from declarative_ml.tracking.retry import retrying
 
 LOCK_PREFIX = "dml-lock--"
-T = TypeVar("T")
 
 
 def is_lock_model(name: str) -> bool:
@@ -31,23 +31,6 @@ def is_lock_model(name: str) -> bool:
 
 def _code(exc: Exception) -> str:
     return str(getattr(exc, "error_code", ""))
-
-
-def _busy(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "database is locked" in text or "deadlock" in text or "could not serialize" in text
-
-
-def retrying(fn: Callable[[], T], *, attempts: int = 20) -> T:
-    """Call ``fn``, retrying with jitter while the store reports a transient lock conflict."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except Exception as exc:  # MLflow wraps driver errors in several types
-            if not _busy(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(min(0.05 * 2**attempt, 1.0) * (0.5 + random.random()))
-    raise AssertionError("unreachable")
 
 
 def _try_acquire(client: Any, lock_name: str, token: str) -> bool:

@@ -26,6 +26,14 @@ logger = logging.getLogger(__name__)
 
 # Parent runs opened in this process and not yet closed by on_multirun_end.
 _open: list[Sweep] = []
+# Why the sweeps that ended in this process are incomplete. Hydra turns an exception from a
+# callback into a warning, so the entry point reads this after the sweep (exit status 1).
+_incomplete: list[str] = []
+
+
+def incomplete_sweeps() -> list[str]:
+    """Why the sweeps this process ran are incomplete (empty when every trial is recorded)."""
+    return list(_incomplete)
 
 
 def close_open_sweeps(status: str) -> None:
@@ -57,6 +65,21 @@ def count_trials(config: DictConfig) -> int | None:
         return total
     except Exception:  # an exotic sweeper: the count is only for progress lines
         return None
+
+
+def unrecorded_trials(trials: list[Any], total: int | None) -> list[str]:
+    """Why the sweep's record is incomplete: a trial whose run MLflow never got (not for
+    its config or data), or a trial that left no record at all."""
+    problems = [
+        f"trial #{t.number} could not be recorded in MLflow ({t.error})" for t in trials if t.lost
+    ]
+    if total is not None:
+        seen = {t.number for t in trials}
+        missing = [n for n in range(total) if n not in seen]
+        if missing:
+            shown = ", ".join(f"#{n}" for n in missing[:5]) + (" ..." if len(missing) > 5 else "")
+            problems.append(f"trial(s) {shown} left no record")
+    return problems
 
 
 class SweepCallback(Callback):
@@ -136,12 +159,14 @@ class SweepCallback(Callback):
         trials = read_trials(sweep_dir)
         best = best_trial(trials, sweep.direction)
         failed = [t for t in trials if t.status != "FINISHED"]
+        unrecorded = unrecorded_trials(trials, sweep.total)
         try:
             self._summarise(client, sweep, trials, best, failed)
-            if best is not None:
+            if best is not None and not unrecorded:  # no decision on an incomplete sweep
                 self._promote_best(client, config, best)
         finally:
-            client.set_terminated(sweep.parent_run_id, "FINISHED" if best else "FAILED")
+            whole = best is not None and not unrecorded
+            client.set_terminated(sweep.parent_run_id, "FINISHED" if whole else "FAILED")
             _open[:] = [s for s in _open if s.parent_run_id != sweep.parent_run_id]
         best_text = (
             f"best trial #{best.number}: {sweep.objective} {best.objective:.4f} (run {best.run_id})"
@@ -149,6 +174,11 @@ class SweepCallback(Callback):
             else "no trial finished"
         )
         console.say(f"sweep: {len(trials)} trials, {len(failed)} failed; {best_text}")
+        if unrecorded:
+            _incomplete.append(
+                f"the sweep is incomplete: {'; '.join(unrecorded)}; its parent run "
+                f"{sweep.parent_run_id} ended FAILED and nothing was promoted"
+            )
 
     @staticmethod
     def _summarise(

@@ -37,6 +37,7 @@ class Trial:
     run_id: str | None = None
     error: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    lost: bool = False  # failed without a run in MLflow, and not because of its config or data
 
 
 def write_sweep(sweep_dir: Path, sweep: Sweep) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,11 @@ class TrialReporter:
                 ),
             )
 
-    def failed(self, message: str) -> None:
+    def failed(self, message: str, *, run_id: str | None = None, lost: bool = False) -> None:
+        """Record a failed trial: its run (FAILED) if one was created; ``lost`` when none was
+        and the cause was not the trial's own config or data (the store refused a write)."""
         if self.sweep is not None:
             from declarative_ml.sweeps.context import Trial, write_trial
 
-            write_trial(
-                self.output_dir, Trial(self.number, self.overrides, "FAILED", error=message)
-            )
+            trial = Trial(self.number, self.overrides, "FAILED", run_id=run_id, error=message)
+            write_trial(self.output_dir, replace(trial, lost=lost and run_id is None))

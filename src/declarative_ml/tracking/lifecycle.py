@@ -73,6 +73,7 @@ def tracked_run(
         except BaseException as exc:
             heartbeat.stop()
             _end_after(client, run_id, exc)
+            exc.dml_run_id = run_id  # type: ignore[attr-defined]  # a sweep tells recorded from lost
             raise
         heartbeat.stop()
         _finish(client, run_id)

@@ -22,6 +22,7 @@ from declarative_ml.tracking.record import (
     log_run_data,
     log_split_inputs,
 )
+from declarative_ml.tracking.retry import RetryingClient
 from declarative_ml.tracking.secrets import (
     dump_yaml,
     mask_config,
@@ -183,10 +184,12 @@ def open_tracker(tracking: Any, *, sweep: Any | None = None) -> Tracker:
     if sweep is not None:  # the sweep created the store and experiment before its trials
         from mlflow import MlflowClient
 
-        client = MlflowClient(tracking_uri=uri)
+        # Trials write to one store at once: a lost lock race is retried, not a lost run.
+        client = RetryingClient(MlflowClient(tracking_uri=uri))
         return Tracker(uri, client, sweep.experiment_id, sweep.parent_run_id)
-    with initialised_store(uri) as client:
-        experiment_id = get_or_create_experiment(client, tracking.experiment_name)
+    with initialised_store(uri) as store_client:
+        experiment_id = get_or_create_experiment(store_client, tracking.experiment_name)
+    client = RetryingClient(store_client)
     for stale in reap_experiment(client, experiment_id):
         console.warn(
             f"run {stale.run_id} ({stale.run_name}) was left RUNNING by a process that died; "
