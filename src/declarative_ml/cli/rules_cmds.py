@@ -348,7 +348,13 @@ def plan_markdown(
 
 
 def rules_plan(client: Any, args: Namespace) -> None:
-    """Dry run: what this working tree's rules decide beside the rules at ``--base``."""
+    """Dry run: what this working tree's rules decide beside the rules at ``--base``.
+
+    The store: ``--tracking-uri``, else the composed ``tracking.uri`` (an override), else
+    ``$MLFLOW_TRACKING_URI``, else MLflow's default; it must exist (``client`` is unused).
+    """
+    from declarative_ml.cli.stores import open_store
+
     composed = compose_with_sources(args.overrides)
     rule_file = composed.rule_file()
     promotion = _container(composed.cfg.promotion, resolve=True)
@@ -357,11 +363,9 @@ def rules_plan(client: Any, args: Namespace) -> None:
     base, note = _base_gates(composed, read_at_ref(rule_file.path, base_ref), rule_file.source)
     uri = composed.cfg.tracking.get("uri")
     if uri and args.tracking_uri is None:  # a tracking.uri override picks the store
-        from mlflow import MlflowClient
-
-        from declarative_ml.registry.client import RegistryClient
-
-        client = RegistryClient(MlflowClient(tracking_uri=uri))
+        client = open_store(str(uri), key="tracking.uri")
+    else:
+        client = open_store(args.tracking_uri)
     model_name = str(promotion["model_name"])
     rows = plan_rows(client, model_name, branch, base, args.candidates)
     text = plan_markdown(rows, model_name=model_name, rule_file=rule_file, base=base_ref, note=note)
