@@ -133,6 +133,28 @@ def _key_line(message: str, lines: dict[str, int]) -> int:
     return lines.get(key.group(1), 1) if key else 1
 
 
+def read_rule_text(rule_file: RuleFile) -> str:
+    """A rule file's text.
+
+    Raises:
+        RuleYAMLError: when it cannot be read or is not UTF-8 (YAML's encoding), with
+            the line of the first undecodable byte, so the check goes on with other files.
+    """
+    try:
+        raw = rule_file.path.read_bytes()
+    except OSError as exc:
+        raise RuleYAMLError(f"cannot read the file: {exc.strerror or exc}", 1) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RuleYAMLError(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}; "
+            "save the file as UTF-8",
+            line,
+        ) from None
+
+
 def check_rule_file(rule_file: RuleFile, cache: dict[Any, Any] | None = None) -> list[Finding]:
     """All errors in one rule file: YAML, grammar, keys, metric names per experiment using it.
 
@@ -144,7 +166,8 @@ def check_rule_file(rule_file: RuleFile, cache: dict[Any, Any] | None = None) ->
 
     display, source = rule_file.display, rule_file.source
     try:
-        data, lines = load_rule_yaml(rule_file.path.read_text(encoding="utf-8"))
+        text = read_rule_text(rule_file)
+        data, lines = load_rule_yaml(text)
     except RuleYAMLError as exc:
         return [Finding(display, exc.line, f"{source}: {exc}")]
     findings, gates = _parse_all(rule_file, data, lines)
