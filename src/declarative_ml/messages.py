@@ -15,20 +15,21 @@ MAX_ITEMS = 8
 _LISTED = re.compile(r"([\[{])([^\[\]{}]*)([\]}])")
 
 
-def short_list(items: Iterable[object], limit: int = MAX_ITEMS) -> str:
+def short_list(items: Iterable[object], limit: int = MAX_ITEMS, *, sep: str = ", ") -> str:
     """``a, b, c`` with at most ``limit`` items, then ``... and N more``.
 
     Args:
         items: what to list, already in the order to show.
         limit: how many to show before the count of the rest.
+        sep: what goes between two items.
 
     Returns:
-        The items joined by ``", "``.
+        The items joined by ``sep``.
     """
     shown = [str(item) for item in items]
     if len(shown) <= limit:
-        return ", ".join(shown)
-    return ", ".join(shown[:limit]) + f", ... and {len(shown) - limit} more"
+        return sep.join(shown)
+    return sep.join(shown[:limit]) + f"{sep}... and {len(shown) - limit} more"
 
 
 def shorten_lists(text: str, limit: int = MAX_ITEMS) -> str:
