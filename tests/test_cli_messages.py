@@ -290,6 +290,11 @@ def test_a_logged_model_uri_is_a_model_ref(
     assert code == 0
     assert json.loads(out)["model"]["version"] == "2"
     assert json.loads(out)["run"]["id"] == registered.run_id
+    code, out, _ = dml(
+        capsys, "--tracking-uri", uri, "--json", "models", "show", f"models:/{output.model_id}"
+    )
+    assert code == 0
+    assert (json.loads(out)["version"], json.loads(out)["aliases"]) == ("2", "@staging")
 
 
 def test_an_unknown_logged_model_is_one_line(

@@ -107,8 +107,8 @@ def _command(name: str) -> Callable[[Any, argparse.Namespace], None]:
 def build_parser() -> argparse.ArgumentParser:
     """The ``dml`` argument parser with every subcommand."""
 
-    def options(default: object) -> argparse.ArgumentParser:
-        shared = argparse.ArgumentParser(add_help=False)
+    def options(default: object) -> _Parser:
+        shared = _Parser(add_help=False)
         shared.add_argument(
             "--tracking-uri",
             default=default,

@@ -121,7 +121,7 @@ def _check_round_counts(estimator: Any, path: str) -> None:
         names.append("max_iter")  # its boosting rounds; early stopping is off on small data
     for name in names:
         value = params.get(name)
-        if isinstance(value, Integral) and not isinstance(value, bool) and value > MAX_ROUNDS:
+        if isinstance(value, Integral) and not isinstance(value, bool) and int(value) > MAX_ROUNDS:
             raise ConfigError(
                 f"model.params.{name}: must be at most {MAX_ROUNDS} (a larger count would "
                 f"run until killed); got {value} ({path})"

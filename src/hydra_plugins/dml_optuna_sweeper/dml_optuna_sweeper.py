@@ -236,7 +236,7 @@ class DmlOptunaSweeper(Sweeper):
         from hydra_plugins.dml_optuna_sweeper import _study
 
         settings = {k: v for k, v in config.hydra.sweeper.items() if k != "_target_"}
-        sweeper = cls(**settings)  # type: ignore[arg-type]
+        sweeper = cls(**settings)
         sweeper.config = config
         sweeper._check_settings()
         sweeper.search_space(list(config.hydra.overrides.task))
