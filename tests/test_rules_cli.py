@@ -208,6 +208,23 @@ def test_check_file_no_experiment_uses(tmp_path: Path, capsys: pytest.CaptureFix
     assert lines[1].startswith("loose.yaml:5: loose.yaml: unknown key 'prodution'")
 
 
+def test_check_reports_a_file_that_is_not_utf8_and_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "latin1.yaml").write_bytes(
+        "register:\n  - test_roc_auc >= 0.9\n# café\n".encode("latin-1")
+    )
+    (tmp_path / "typo.yaml").write_text("register:\n  - test_auc >= 0.9\n")
+    code, out, _ = dml(capsys, "rules", "check", "latin1.yaml", "typo.yaml")
+    lines = out.strip().splitlines()
+    assert code == 1
+    assert lines[0] == (
+        "latin1.yaml:3: latin1.yaml: not UTF-8 text: byte 0xe9 at offset 39; save the file as UTF-8"
+    )
+    assert lines[1].startswith("typo.yaml:2: unknown metric 'test_auc'")
+    assert lines[2] == "2 file(s) checked, 2 error(s)"
+
+
 # --- rules plan ----------------------------------------------------------------
 
 

@@ -152,3 +152,89 @@ def test_unrecorded_trials_are_named() -> None:
         "trial(s) #2 left no record",
     ]
     assert unrecorded_trials(trials[:1], None) == []
+
+
+def _no_runs(uri: str, tmp_path: Path) -> bool:
+    """The store holds no run (it may not even exist)."""
+    if not (tmp_path / "mlflow.db").exists():
+        return True
+    client = mlflow.MlflowClient(uri)
+    return not client.search_runs([e.experiment_id for e in client.search_experiments()])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        (
+            ["sweep=xgb_optuna", "hydra.sweeper.storage=foo://bar"],
+            "error: hydra.sweeper.storage: 'foo://bar': scheme 'foo' is not a database Optuna "
+            "can use; use an RDB URL such as sqlite:///optuna.db, postgresql://HOST/DB or "
+            "mysql://HOST/DB",
+        ),
+        (
+            ["sweep=xgb_optuna", "hydra.sweeper.storage=sqlite:////proc/no/optuna.db"],
+            "error: hydra.sweeper.storage: cannot open study 'dml-breast_cancer-xgboost' in "
+            "'sqlite:////proc/no/optuna.db': OperationalError: ",
+        ),
+        (
+            ["sweep=xgb_optuna", "+hydra.sweeper.params={model.params.max_depth: 'range(2,8)'}"],
+            "error: hydra.sweeper.params.model.params.max_depth: 'range(2,8)' is a sweep written "
+            "as text (hydra-optuna-sweeper's format), which this sweeper does not read; declare "
+            "it as data: {type: int|float, low: .., high: ..} or a list of choices, or sweep it "
+            "on the command line (model.params.max_depth=range(2,8))",
+        ),
+        (
+            ["sweep=xgb_optuna", "+hydra.sweeper.params={model.params.booster: {type: banana}}"],
+            "error: hydra.sweeper.params.model.params.booster: unknown type 'banana'; "
+            "allowed: int, float, categorical",
+        ),
+        (
+            ["model.params.max_depth=2,3", "hydra.sweep.dir=/proc/no/sweep"],
+            "error: hydra.sweep.dir: cannot create or write /proc/no (No such file or directory); "
+            "set hydra.sweep.dir to a folder you can write",
+        ),
+    ],
+)
+def test_a_sweep_that_cannot_start_leaves_no_run(
+    tmp_path: Path, overrides: list[str], line: str
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    proc = run_cli("-m", *FAST, f"tracking.uri={uri}", *overrides, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(line) and len(proc.stderr.strip().splitlines()) == 1
+    assert "trial 1" not in proc.stdout
+    assert _no_runs(uri, tmp_path)  # no parent run left FAILED with no trials
+
+
+def test_an_unwritable_run_dir_is_named(tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    proc = run_cli(
+        *FAST, f"tracking.uri={uri}", f"hydra.run.dir={tmp_path}/a_file/run", cwd=tmp_path
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"error: hydra.run.dir: cannot create or write {tmp_path}/a_file/run (Not a directory); "
+        "set hydra.run.dir to a folder you can write"
+    ]
+    assert _no_runs(uri, tmp_path)
+
+
+def test_a_shared_study_says_which_best_is_which(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    common = (
+        "-m",
+        *FAST,
+        f"tracking.uri={uri}",
+        "sweep=xgb_optuna",
+        "hydra.sweeper.n_trials=1",
+        f"hydra.sweeper.storage=sqlite:///{tmp_path / 'optuna.db'}",
+        "hydra.sweeper.study_name=shared",
+        "promotion.enabled=false",
+    )
+    first = run_cli(*common, "hydra.sweep.dir=one", cwd=tmp_path)
+    second = run_cli(*common, "hydra.sweep.dir=two", cwd=tmp_path)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    log = second.stdout + second.stderr
+    assert "Study best (all sweeps of study 'shared', 2 trials): Optuna trial " in log
+    assert "sweep: 1 trials, 0 failed; best trial #0 of this sweep: val_roc_auc " in log

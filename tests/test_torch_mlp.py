@@ -159,6 +159,11 @@ def test_progress_is_a_live_line_on_a_terminal_and_few_lines_in_a_log() -> None:
         ),
         ("model.params.patience=0", "model.params.patience: must be an int in the range [1, "),
         ("model.params.optimizer=rmsprop", "model.params.optimizer: must be a str among"),
+        (  # would train until killed (patience null: every epoch)
+            "model.params.epochs=100000000000000000000",
+            "model.params.epochs: must be an int in the range [1, 1000000]; "
+            "got 100000000000000000000",
+        ),
     ],
 )
 def test_bad_params_fail_before_training(override: str, message: str) -> None:

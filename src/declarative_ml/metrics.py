@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from declarative_ml.errors import ConfigError
+from declarative_ml.messages import shorten_lists
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,8 @@ def compute_metrics(
         try:
             values[name] = METRICS[name].compute(y, pred, proba)
         except ValueError as exc:  # e.g. a split too small to hold every class
-            logger.warning("metric %s could not be computed: %s", name, exc)
+            # scikit-learn's message lists the classes at fault, maybe hundreds of them
+            logger.warning("metric %s could not be computed: %s", name, shorten_lists(str(exc)))
             values[name] = float("nan")
     return values
 

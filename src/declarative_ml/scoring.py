@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from declarative_ml.errors import DataValidationError
+from declarative_ml.messages import short_list
 from declarative_ml.metrics import compute_metrics
 
 
@@ -23,10 +24,25 @@ def encode_labels(y: Any, classes: list[Any]) -> Any:
     unknown = sorted({str(v) for v in y.unique()} - set(index))
     if unknown:
         raise DataValidationError(
-            f"dataset.target: classes {unknown} were never seen by the model "
-            f"(it knows {', '.join(map(str, classes))})"
+            f"dataset.target: classes {short_list(map(repr, unknown))} were never seen by the "
+            f"model (it knows {short_list(classes)})"
         )
     return y.astype(str).map(index).to_numpy()
+
+
+def check_binary_target(y: Any, *, target: str, dataset: str) -> None:
+    """Refuse data with more than two classes for a model trained on a binary task.
+
+    Raises:
+        DataValidationError: naming the dataset, its classes and the model's task.
+    """
+    classes = sorted(map(str, y.unique()))
+    if len(classes) > 2:
+        raise DataValidationError(
+            f"dataset={dataset}: a model trained for a binary task (2 classes) cannot score "
+            f"this dataset: its target '{target}' has {len(classes)} classes "
+            f"({short_list(classes)}); score it with a multiclass model"
+        )
 
 
 def score_pipeline(
@@ -64,7 +80,11 @@ def score_logged_model(
 
     from declarative_ml.training import load_validated
 
-    frame, target = load_validated(dataset, task)
+    # A binary model meets data with more classes here (dml evaluate on another dataset):
+    # the data is checked as data, then against what the model can score.
+    frame, target = load_validated(dataset, "multiclass" if task == "binary" else task)
+    if task == "binary":
+        check_binary_target(frame[target], target=target, dataset=str(dataset.name))
     os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"  # our models never need it
     model = mlflow.pyfunc.load_model(model_uri)
     schema = model.metadata.get_input_schema()

@@ -9,8 +9,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from declarative_ml.cli.output import emit, table, when
-from declarative_ml.cli.refs import parse_ref, resolve
+from declarative_ml.cli.refs import logged_model_run, parse_ref, registered_from, resolve
 from declarative_ml.errors import DeclarativeMLError, RegistryError
+from declarative_ml.messages import printable
 
 
 class NotReproduced(DeclarativeMLError):
@@ -125,11 +126,21 @@ def reproduce(client: Any, args: Namespace) -> None:
 
 
 def lineage(client: Any, args: Namespace) -> None:
-    """Version -> run -> experiment -> config -> data -> commit -> promotion history."""
+    """Version -> run -> experiment -> config -> data -> commit -> promotion history.
+
+    A ``models:/m-<id>`` logged model starts at its run (and its version, if it was
+    registered).
+    """
     from declarative_ml.registry import audit
 
-    version = resolve(client, parse_ref(args.ref))
-    run = _get_run(client, version.run_id)
+    ref = parse_ref(args.ref)
+    if ref.logged_model:
+        run_id = logged_model_run(client, ref.logged_model)
+        version = registered_from(client, ref.logged_model, run_id)
+    else:
+        version = resolve(client, ref)
+        run_id = version.run_id
+    run = _get_run(client, run_id)
     tags = run.data.tags
     experiment = client.get_experiment(run.info.experiment_id)
     splits = {
@@ -143,16 +154,13 @@ def lineage(client: Any, args: Namespace) -> None:
         }
         for d in (run.inputs.dataset_inputs if run.inputs else [])
     ]
-    history = [
-        t.__dict__ for t in audit.read(client, version.name) if t.version == str(version.version)
-    ]
+    history = (
+        [t.__dict__ for t in audit.read(client, version.name) if t.version == str(version.version)]
+        if version is not None
+        else []
+    )
     data = {
-        "model": {
-            "name": version.name,
-            "version": str(version.version),
-            "stage": version.tags.get("stage", "none"),
-            "source": version.source,
-        },
+        "model": _model_part(version, ref.logged_model),
         "run": {
             "id": run.info.run_id,
             "name": run.info.run_name,
@@ -181,7 +189,7 @@ def lineage(client: Any, args: Namespace) -> None:
         "promotion": {"decision": tags.get("dml.promotion"), "history": history},
     }
     lines = [
-        f"model      {version.name} version {version.version} (stage {data['model']['stage']})",
+        f"model      {_model_line(data['model'])}",
         f"run        {run.info.run_id} ({run.info.status}, {data['run']['started']}) "
         f"in experiment '{experiment.name}'",
         f"config     sha256 {data['config']['sha256']}",
@@ -193,6 +201,10 @@ def lineage(client: Any, args: Namespace) -> None:
         + (" (dirty)" if data["code"]["git_dirty"] == "true" else "")
         + f", declarative_ml {data['code']['package_version']}",
         "promotion",
+    ]
+    # Each line holds values any MLflow client may have written (tags, names): one line each.
+    lines = [printable(line) for line in lines]
+    lines.append(
         table(
             [
                 {
@@ -205,6 +217,25 @@ def lineage(client: Any, args: Namespace) -> None:
                 for h in history
             ],
             ["when", "from", "to", "who", "why"],
-        ),
-    ]
+        )
+    )
     emit(data, as_json=args.json, text="\n".join(lines))
+
+
+def _model_part(version: Any | None, logged_model: str | None) -> dict[str, Any]:
+    """The ``model`` part of a lineage: the version, or (all but ``source`` None) a logged
+    model that was never registered."""
+    if version is None:
+        return {"name": None, "version": None, "stage": None, "source": f"models:/{logged_model}"}
+    return {
+        "name": version.name,
+        "version": str(version.version),
+        "stage": version.tags.get("stage", "none"),
+        "source": version.source,
+    }
+
+
+def _model_line(model: dict[str, Any]) -> str:
+    if model["version"] is None:
+        return f"logged model {model['source'].removeprefix('models:/')} (not registered)"
+    return f"{model['name']} version {model['version']} (stage {model['stage']})"

@@ -6,12 +6,79 @@ MLflow is imported only when a command runs, so ``dml --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from declarative_ml import console
 
-MODEL_REF_HELP = "NAME@ALIAS, NAME/VERSION or models:/NAME@ALIAS"
+MODEL_REF_HELP = "NAME@ALIAS, NAME/VERSION, models:/NAME@ALIAS or a run's models:/m-ID"
+EPILOG = (
+    "dml works on models already trained. To train (and apply the promotion rules): "
+    "python -m declarative_ml experiment=xgb_baseline; its --help lists the config groups."
+)
+# What to do instead, for a choice argparse refuses: (argument, value) -> hint.
+_CHOICE_HINTS = {
+    ("--to", "archived"): "use dml archive NAME VERSION",
+    ("--to", "none"): "use dml archive NAME VERSION to take a version out of service",
+}
+_ARGUMENT = re.compile(r"^argument ([^:]+): (.*)$", re.DOTALL)
+_CHOICE = re.compile(r"^invalid choice: (.*) \(choose from (.*)\)$", re.DOTALL)
+# 128 + SIGPIPE: the status a shell reports for a tool stopped by a closed pipe.
+EXIT_PIPE_CLOSED = 141
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``error:`` line naming the argument
+    (argparse prints the usage over several lines first); exit status 2, as argparse."""
+
+    def error(self, message: str) -> NoReturn:
+        console.error(usage_error(self.prog, message))
+        self.exit(2)
+
+
+def usage_error(prog: str, message: str) -> str:
+    """argparse's ``message`` as one line: ``--to: 'x' is not one of a, b (hint)``.
+
+    Args:
+        prog: the (sub)command, e.g. ``dml promote``; named when no argument is.
+        message: what argparse says, e.g. ``argument --to: invalid choice: ...``.
+
+    Returns:
+        The line, without the ``error:`` prefix.
+    """
+    match = _ARGUMENT.match(message)
+    if match is None:  # missing or unrecognised arguments: name the command
+        return f"{prog}: {' '.join(message.split())} (see {prog} --help)"
+    argument, problem = match.groups()
+    choice = _CHOICE.match(problem)
+    if choice is None:
+        return f"{argument}: {' '.join(problem.split())}"
+    value, allowed = choice.groups()
+    allowed = ", ".join(a.strip().strip("'") for a in allowed.split(","))
+    hint = _CHOICE_HINTS.get((argument, value.strip("'")))
+    return f"{argument}: {value} is not one of {allowed}" + (f" ({hint})" if hint else "")
+
+
+def reason_text(text: str) -> str:
+    """``--reason``: one non-blank line, as it becomes one row of ``dml history``.
+
+    Raises:
+        argparse.ArgumentTypeError: for blank text, or text with a line break or
+            another control character.
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is blank; say why in one line (it goes into the audit trail)"
+        )
+    if any(not (c.isprintable() or c == " ") for c in text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not one line of text (no line breaks or control characters); "
+            "say why in one line"
+        )
+    return text.strip()
 
 
 # command -> module under declarative_ml.cli that defines a function of the same name
@@ -40,8 +107,8 @@ def _command(name: str) -> Callable[[Any, argparse.Namespace], None]:
 def build_parser() -> argparse.ArgumentParser:
     """The ``dml`` argument parser with every subcommand."""
 
-    def options(default: object) -> argparse.ArgumentParser:
-        shared = argparse.ArgumentParser(add_help=False)
+    def options(default: object) -> _Parser:
+        shared = _Parser(add_help=False)
         shared.add_argument(
             "--tracking-uri",
             default=default,
@@ -54,10 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Accepted before and after the command; a subcommand must not reset what came before.
     common = options(argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dml",
         parents=[options(None)],
         description="Registry operations for declarative_ml models (tables; --json for scripts).",
+        epilog=EPILOG,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -89,20 +157,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version")
     p.add_argument("--to", required=True, choices=["staging", "production"])
     p.add_argument("--force", action="store_true", help="skip the rules (needs --reason)")
-    p.add_argument("--reason", help="why, for the audit trail")
+    p.add_argument("--reason", type=reason_text, help="why, for the audit trail (one line)")
     p.set_defaults(run=_command("promote"))
 
     p = sub.add_parser("archive", help="archive a version (drops its aliases)", parents=[common])
     p.add_argument("name")
     p.add_argument("version")
-    p.add_argument("--reason", help="why, for the audit trail")
+    p.add_argument("--reason", type=reason_text, help="why, for the audit trail (one line)")
     p.set_defaults(run=_command("archive"))
 
     p = sub.add_parser(
         "rollback", help="give @production back to the previous holder", parents=[common]
     )
     p.add_argument("name")
-    p.add_argument("--reason", help="why, for the audit trail")
+    p.add_argument("--reason", type=reason_text, help="why, for the audit trail (one line)")
     p.set_defaults(run=_command("rollback"))
 
     p = sub.add_parser("history", help="the audit trail of a model", parents=[common])
@@ -216,12 +284,28 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         help="how many of the latest versions to decide on (default 10)",
     )
-    p.set_defaults(run=_command("rules_plan"))
+    # The store may come from a tracking.uri override: the command opens it once composed.
+    p.set_defaults(run=_command("rules_plan"), needs_store=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse, run the subcommand, print errors on one line; returns the exit status."""
+    """Parse, run the subcommand, print errors on one line; returns the exit status.
+
+    A reader that stops early (``dml models list | head -1``) ends the command quietly
+    with status 141, as it ends any Unix tool.
+    """
+    try:
+        try:
+            return _main(argv)
+        finally:
+            # Output still buffered would otherwise meet the closed pipe at interpreter exit.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from declarative_ml.app import debug_enabled, quiet_mlflow
     from declarative_ml.errors import DeclarativeMLError
 
@@ -229,18 +313,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.json = bool(args.json)
     quiet_mlflow()
     try:
-        if getattr(args, "needs_store", True) is False:
+        if getattr(args, "needs_store", True) is False:  # it opens its own store, if any
             args.run(None, args)
             return 0
-        from mlflow import MlflowClient
+        from declarative_ml.cli.stores import open_store
 
-        from declarative_ml.registry.client import RegistryClient
-        from declarative_ml.tracking.store import check_reachable, resolve_tracking_uri
-
-        uri = resolve_tracking_uri(args.tracking_uri)
-        check_reachable(uri)
-
-        args.run(RegistryClient(MlflowClient(tracking_uri=uri)), args)
+        args.run(open_store(args.tracking_uri), args)
+    except BrokenPipeError:
+        raise
     except DeclarativeMLError as exc:
         if debug_enabled():
             raise
@@ -252,6 +332,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.error(f"{type(exc).__name__}: {exc} (set DML_DEBUG=1 for the traceback)")
         return 1
     return 0
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away: stop without a word, as Unix tools do.
+
+    stdout is pointed at /dev/null so that the interpreter's last flush of what is still
+    buffered does not fail again (Python's documented pattern for SIGPIPE).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout replaced by something without a descriptor
+        pass
+    return EXIT_PIPE_CLOSED
 
 
 def entry() -> None:

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from declarative_ml.messages import printable
+
 
 def when(ms: int | None) -> str:
     """Milliseconds since the epoch as ``2026-11-26 04:40:12`` (UTC)."""
@@ -17,19 +19,24 @@ def when(ms: int | None) -> str:
 
 
 def cell(value: Any) -> str:
-    """A table cell: floats to 4 significant digits, None as empty."""
+    """A table cell: floats to 4 significant digits, None as empty, text on one line.
+
+    Cells show values any MLflow client can write (an audit reason, a tag), so a line
+    break or a control character is escaped: it cannot start a forged row.
+    """
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return printable(str(value))
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """Rows as an aligned text table under a header."""
+    header = [printable(c) for c in columns]
     cells = [[cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(header)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
     lines += [
         "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
     ]

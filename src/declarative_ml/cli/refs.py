@@ -1,4 +1,5 @@
-"""Model references: ``NAME@ALIAS``, ``NAME/VERSION`` or ``models:/NAME@ALIAS|/VERSION``."""
+"""Model references: ``NAME@ALIAS``, ``NAME/VERSION``, ``models:/NAME@ALIAS|/VERSION``, or
+``models:/m-<id>``, the logged model every run prints (``model: models:/m-...``)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,26 @@ from typing import Any
 from declarative_ml.errors import RegistryError
 
 _REF = re.compile(r"^(?:models:/)?(?P<name>[^@/]+?)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))?$")
+# MLflow 3 logged model ids: "m-" and 32 hex digits (a registered model may not use models:/).
+_LOGGED = re.compile(r"^models:/(?P<id>m-[0-9a-f]{32})$")
 
 
 @dataclass(frozen=True)
 class ModelRef:
-    """A parsed reference; ``alias`` and ``version`` are exclusive, both None means latest."""
+    """A parsed reference; ``alias`` and ``version`` are exclusive, both None means latest.
+
+    ``logged_model`` is set for ``models:/m-<id>``: a run's logged model, which may
+    or may not have been registered (``name`` is then the id).
+    """
 
     name: str
     alias: str | None = None
     version: str | None = None
+    logged_model: str | None = None
 
     def __str__(self) -> str:
+        if self.logged_model:
+            return f"models:/{self.logged_model}"
         if self.alias:
             return f"{self.name}@{self.alias}"
         return f"{self.name}/{self.version}" if self.version else self.name
@@ -31,6 +41,9 @@ def parse_ref(text: str) -> ModelRef:
     Raises:
         RegistryError: when ``text`` is not of a supported form.
     """
+    logged = _LOGGED.match(text.strip())
+    if logged:
+        return ModelRef(logged["id"], logged_model=logged["id"])
     match = _REF.match(text.strip())
     if not match:
         raise RegistryError(
@@ -39,14 +52,66 @@ def parse_ref(text: str) -> ModelRef:
     return ModelRef(match["name"], match["alias"], match["version"])
 
 
+def logged_model_run(client: Any, model_id: str) -> str:
+    """The run that logged ``model_id`` (a ``models:/m-<id>`` reference).
+
+    Raises:
+        RegistryError: when the store holds no logged model of that id.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run_id = client.get_logged_model(model_id).source_run_id
+    except MlflowException:
+        raise RegistryError(
+            f"no logged model '{model_id}' in this tracking store (models:/{model_id} is "
+            f"what a run prints as 'model:'; check the id and --tracking-uri)"
+        ) from None
+    if not run_id:
+        raise RegistryError(f"logged model '{model_id}' was not logged by a run")
+    return str(run_id)
+
+
+def registered_from(client: Any, model_id: str, run_id: str) -> Any | None:
+    """The latest model version registered from logged model ``model_id``, or None."""
+    versions = [
+        v
+        for v in client.search_model_versions(f"run_id = '{run_id}'")
+        # MLflow records models:/m-<id>, or the logged model's folder .../models/m-<id>/artifacts
+        if getattr(v, "model_id", None) == model_id or model_id in str(v.source or "").split("/")
+    ]
+    if not versions:
+        return None
+    latest = max(versions, key=lambda v: int(v.version))
+    return client.get_model_version(latest.name, latest.version)  # search results lack aliases
+
+
+def run_of(client: Any, ref: ModelRef) -> str:
+    """The run behind a reference: a logged model's own run, or a version's run."""
+    if ref.logged_model:
+        return logged_model_run(client, ref.logged_model)
+    return str(resolve(client, ref).run_id)
+
+
 def resolve(client: Any, ref: ModelRef) -> Any:
-    """The ModelVersion a reference points to (latest version when neither alias nor version).
+    """The ModelVersion a reference points to (latest version when neither alias nor version;
+    for a logged model, the latest version registered from it).
 
     Raises:
         RegistryError: naming what is missing and what exists.
     """
     from mlflow.exceptions import MlflowException
 
+    if ref.logged_model:
+        version = registered_from(
+            client, ref.logged_model, logged_model_run(client, ref.logged_model)
+        )
+        if version is None:
+            raise RegistryError(
+                f"logged model '{ref.logged_model}' has no registered version (its promotion "
+                f"rules did not register it); dml metrics, lineage and evaluate take it as it is"
+            )
+        return version
     model = get_model(client, ref.name)
     try:
         if ref.alias:

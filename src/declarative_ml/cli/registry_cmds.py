@@ -7,10 +7,11 @@ from argparse import Namespace
 from typing import Any
 
 from declarative_ml.cli.output import emit, table, when
-from declarative_ml.cli.refs import get_model, parse_ref, resolve
+from declarative_ml.cli.refs import get_model, parse_ref, resolve, run_of
 from declarative_ml.errors import RegistryError, RuleError
+from declarative_ml.messages import printable
 from declarative_ml.registry import audit
-from declarative_ml.registry.apply import find_champion, set_stage
+from declarative_ml.registry.apply import already_at, find_champion, set_stage
 from declarative_ml.registry.lock import is_lock_model, registry_lock
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -89,17 +90,17 @@ def models_show(client: Any, args: Namespace) -> None:
         "",
     ]
     lines += [f"  {k:28s} {v:.6g}" for k, v in sorted(data["metrics"].items())]
-    if data["description"]:
-        lines += ["", data["description"]]
+    lines = [printable(line) for line in lines]  # names and tags: any client may write them
+    if data["description"]:  # a markdown block: its lines are kept, control characters not
+        lines += ["", printable(data["description"], keep_newlines=True)]
     emit(data, as_json=args.json, text="\n".join(lines))
 
 
 def metrics(client: Any, args: Namespace) -> None:
-    """The metrics of a run (by id) or of the run behind a model reference."""
-    if _RUN_ID.match(args.target):
-        run_id = args.target
-    else:
-        run_id = resolve(client, parse_ref(args.target)).run_id
+    """The metrics of a run (by id) or of the run behind a model reference (a version, or
+    the ``models:/m-<id>`` logged model a run prints)."""
+    target = args.target
+    run_id = target if _RUN_ID.match(target) else run_of(client, parse_ref(target))
     from mlflow.exceptions import MlflowException
 
     try:
@@ -132,6 +133,9 @@ def promote(client: Any, args: Namespace) -> None:
     get_model(client, args.name)
     with registry_lock(client, args.name):
         version = resolve(client, parse_ref(f"{args.name}/{args.version}"))
+        if already_at(version, args.to):  # before the rules: it would be its own champion
+            _print_transitions([], args, version=str(version.version), stage=args.to)
+            return
         why = args.reason or f"manual promotion; {args.to} rules held"
         rules = None
         if not args.force:
@@ -154,7 +158,7 @@ def promote(client: Any, args: Namespace) -> None:
                 )
             rules = decision.summary()
         made = set_stage(client, args.name, str(version.version), args.to, why=why, rules=rules)
-    _print_transitions(made, args)
+    _print_transitions(made, args, version=str(version.version), stage=args.to)
 
 
 def archive(client: Any, args: Namespace) -> None:
@@ -164,7 +168,7 @@ def archive(client: Any, args: Namespace) -> None:
         made = set_stage(
             client, args.name, args.version, "archived", why=args.reason or "archived by hand"
         )
-    _print_transitions(made, args)
+    _print_transitions(made, args, version=args.version, stage="archived")
 
 
 def rollback(client: Any, args: Namespace) -> None:
@@ -173,12 +177,23 @@ def rollback(client: Any, args: Namespace) -> None:
     with registry_lock(client, args.name):
         champion = find_champion(client, args.name)
         holders = [t.version for t in audit.read(client, args.name) if t.to_stage == "production"]
-        current = champion.version if champion else None
+        if champion is None:  # nothing to roll back from: say so, write nothing
+            last = f"; version {holders[-1]} held it last" if holders else ""
+            put_back = (
+                f" (to put it back: dml promote {args.name} {holders[-1]} --to production)"
+                if holders
+                else ""
+            )
+            raise RegistryError(
+                f"model '{args.name}' has no version at @production, so there is nothing to "
+                f"roll back from{last}{put_back}"
+            )
+        current = champion.version
         earlier = [v for v in holders if v != current]
         if not earlier:
             raise RegistryError(
                 f"model '{args.name}' has no earlier production version "
-                f"to roll back to (current: {current or 'none'})"
+                f"to roll back to (current: {current})"
             )
         target = earlier[-1]
         made = set_stage(
@@ -188,7 +203,7 @@ def rollback(client: Any, args: Namespace) -> None:
             "production",
             why=args.reason or f"rollback from version {current}",
         )
-    _print_transitions(made, args)
+    _print_transitions(made, args, version=target, stage="production")
 
 
 def history(client: Any, args: Namespace) -> None:
@@ -210,7 +225,15 @@ def history(client: Any, args: Namespace) -> None:
     emit(data, as_json=args.json, text=table(rows, ["when", "version", "from", "to", "who", "why"]))
 
 
-def _print_transitions(made: list[audit.Transition], args: Namespace) -> None:
+def _print_transitions(
+    made: list[audit.Transition], args: Namespace, *, version: str, stage: str
+) -> None:
+    """The transitions as a table; for a no-op (none made), a line saying so."""
+    if not made:
+        where = stage if stage == "archived" else f"at @{stage}"
+        text = f"version {version} of '{args.name}' is already {where}: nothing changed"
+        emit([], as_json=args.json, text=text)
+        return
     rows = [
         {"version": t.version, "from": t.from_stage, "to": t.to_stage, "why": t.why} for t in made
     ]

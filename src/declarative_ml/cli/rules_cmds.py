@@ -133,6 +133,28 @@ def _key_line(message: str, lines: dict[str, int]) -> int:
     return lines.get(key.group(1), 1) if key else 1
 
 
+def read_rule_text(rule_file: RuleFile) -> str:
+    """A rule file's text.
+
+    Raises:
+        RuleYAMLError: when it cannot be read or is not UTF-8 (YAML's encoding), with
+            the line of the first undecodable byte, so the check goes on with other files.
+    """
+    try:
+        raw = rule_file.path.read_bytes()
+    except OSError as exc:
+        raise RuleYAMLError(f"cannot read the file: {exc.strerror or exc}", 1) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise RuleYAMLError(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}; "
+            "save the file as UTF-8",
+            line,
+        ) from None
+
+
 def check_rule_file(rule_file: RuleFile, cache: dict[Any, Any] | None = None) -> list[Finding]:
     """All errors in one rule file: YAML, grammar, keys, metric names per experiment using it.
 
@@ -144,7 +166,8 @@ def check_rule_file(rule_file: RuleFile, cache: dict[Any, Any] | None = None) ->
 
     display, source = rule_file.display, rule_file.source
     try:
-        data, lines = load_rule_yaml(rule_file.path.read_text(encoding="utf-8"))
+        text = read_rule_text(rule_file)
+        data, lines = load_rule_yaml(text)
     except RuleYAMLError as exc:
         return [Finding(display, exc.line, f"{source}: {exc}")]
     findings, gates = _parse_all(rule_file, data, lines)
@@ -355,7 +378,13 @@ def plan_markdown(
 
 
 def rules_plan(client: Any, args: Namespace) -> None:
-    """Dry run: what this working tree's rules decide beside the rules at ``--base``."""
+    """Dry run: what this working tree's rules decide beside the rules at ``--base``.
+
+    The store: ``--tracking-uri``, else the composed ``tracking.uri`` (an override), else
+    ``$MLFLOW_TRACKING_URI``, else MLflow's default; it must exist (``client`` is unused).
+    """
+    from declarative_ml.cli.stores import open_store
+
     composed = compose_with_sources(args.overrides)
     rule_file = composed.rule_file()
     promotion = _container(composed.cfg.promotion, resolve=True)
@@ -364,11 +393,9 @@ def rules_plan(client: Any, args: Namespace) -> None:
     base, note = _base_gates(composed, read_at_ref(rule_file.path, base_ref), rule_file.source)
     uri = composed.cfg.tracking.get("uri")
     if uri and args.tracking_uri is None:  # a tracking.uri override picks the store
-        from mlflow import MlflowClient
-
-        from declarative_ml.registry.client import RegistryClient
-
-        client = RegistryClient(MlflowClient(tracking_uri=uri))
+        client = open_store(str(uri), key="tracking.uri")
+    else:
+        client = open_store(args.tracking_uri)
     model_name = str(promotion["model_name"])
     rows = plan_rows(client, model_name, branch, base, args.candidates)
     text = plan_markdown(rows, model_name=model_name, rule_file=rule_file, base=base_ref, note=note)

@@ -239,6 +239,35 @@ def _group_choice_at_fault(exc: BaseException) -> str | None:
     return None
 
 
+def _output_dir_at_fault(exc: BaseException) -> str | None:
+    """``hydra.run.dir`` or ``hydra.sweep.dir`` when ``exc`` is an OSError raised while
+    Hydra (or a sweeper) created or wrote the job's output folder.
+
+    Hydra's ``run_job`` holds the key it read the folder from in ``job_dir_key``; its
+    launchers and sweepers create the sweep folder as a local ``sweep_dir``.
+    """
+    if not isinstance(exc, OSError):
+        return None
+    key = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if str(frame.f_globals.get("__name__", "")).startswith(("hydra.", "hydra_plugins.")):
+            job_dir_key = frame.f_locals.get("job_dir_key")
+            if isinstance(job_dir_key, str):
+                key = job_dir_key
+            elif "sweep_dir" in frame.f_locals:
+                key = "hydra.sweep.dir"
+        tb = tb.tb_next
+    return key
+
+
+def _output_dir_error(key: str, exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else "its folder"
+    problem = exc.strerror or type(exc).__name__
+    return f"{key}: cannot create or write {where} ({problem}); set {key} to a folder you can write"
+
+
 def _unwrapped(exc: BaseException) -> bool:
     return not isinstance(exc, (HydraException, OmegaConfBaseException))
 
@@ -248,7 +277,7 @@ def is_config_error(exc: BaseException) -> bool:
     import yaml
 
     config_errors = (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError)
-    if isinstance(exc, config_errors):
+    if isinstance(exc, config_errors) or _output_dir_at_fault(exc) is not None:
         return True
     return _override_at_fault(exc) is not None or _group_choice_at_fault(exc) is not None
 
@@ -291,6 +320,10 @@ def _format(exc: BaseException, config_name: str) -> str:
         return _omegaconf_error("", exc, config_name)
     if isinstance(exc, yaml.MarkedYAMLError):
         return _yaml_error(exc)
+    output_key = _output_dir_at_fault(exc)
+    if output_key is not None:
+        assert isinstance(exc, OSError)
+        return _output_dir_error(output_key, exc)
     override = _override_at_fault(exc) if _unwrapped(exc) else None
     if override is not None:
         problem = "nested too deeply" if isinstance(exc, RecursionError) else one_line(str(exc))

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from declarative_ml.errors import ConfigError, DataValidationError
+from declarative_ml.messages import short_list
 
 SKLEARN_LOADERS = ("breast_cancer", "iris", "wine", "diabetes", "digits")
 # dataset.read_options the readers take: each returns one DataFrame from the local file
@@ -165,7 +166,7 @@ def load_dataset(dataset: Any) -> Any:
     if target not in frame.columns:
         raise DataValidationError(
             f"dataset.target: column '{target}' not found in {where}; "
-            f"columns: {', '.join(map(str, frame.columns))}"
+            f"columns: {short_list(frame.columns)}"
         )
     frame = select_rows(frame, dataset.where, where=where)
     if dataset.features is not None:
@@ -173,7 +174,7 @@ def load_dataset(dataset: Any) -> Any:
         if missing:
             raise DataValidationError(
                 f"dataset.features: columns {missing} not found in {where}; "
-                f"columns: {', '.join(map(str, frame.columns))}"
+                f"columns: {short_list(frame.columns)}"
             )
     return frame
 
@@ -192,7 +193,7 @@ def select_rows(frame: Any, conditions: Any, *, where: str) -> Any:
         if column not in frame.columns:
             raise DataValidationError(
                 f"dataset.where: column '{column}' not found in {where}; "
-                f"columns: {', '.join(map(str, frame.columns))}"
+                f"columns: {short_list(frame.columns)}"
             )
         frame = frame[frame[column].isin(list(values))]
     if frame.empty:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from declarative_ml.errors import ConfigError, DataValidationError
+from declarative_ml.messages import shorten_lists
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def split_dataset(X: Any, y: Any, split: Any, *, stratify: bool) -> dict[str, Sp
             X_train, y_train = X_rest, y_rest
     except ValueError as exc:
         raise DataValidationError(
-            f"dataset.split: cannot split {len(X)} rows as declared ({exc}); "
+            # scikit-learn lists every class too small to stratify: 1,000 of them, maybe
+            f"dataset.split: cannot split {len(X)} rows as declared ({shorten_lists(str(exc))}); "
             f"lower test_size/val_size or set dataset.split.stratify=false"
         ) from None
     return {"train": Split(X_train, y_train), **splits}

@@ -8,6 +8,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from declarative_ml.errors import ConfigError, DataValidationError
+from declarative_ml.messages import short_list
 
 _MAX_EXAMPLES = 3
 
@@ -76,12 +77,13 @@ def validate_schema(frame: Any, schema: Any, *, where: str, log_values: bool = F
         cases = exc.failure_cases
         detailed = _describe_failures(cases, with_values=True)
         headline = f"{where} breaks dataset.schema: {len(detailed)} check(s) failed: "
-        full = headline + "; ".join(detailed)
+        # The first few checks only: a schema over many columns can fail in all of them.
+        full = headline + short_list(detailed, sep="; ")
         if log_values:
             raise DataValidationError(full) from None
         error = DataValidationError(
             headline
-            + "; ".join(_describe_failures(cases, with_values=False))
+            + short_list(_describe_failures(cases, with_values=False), sep="; ")
             + " (failing values are shown in the terminal only; "
             "dataset.log_failure_values: true records them)"
         )
@@ -120,6 +122,5 @@ def check_target(frame: Any, target: str, task: str, *, where: str) -> None:
     if task == "binary" and len(classes) > 2:
         raise DataValidationError(
             f"dataset.target: column '{target}' in {where} has {len(classes)} classes "
-            f"({', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''}); "
-            f"use dataset.task=multiclass"
+            f"({short_list(classes)}); use dataset.task=multiclass"
         )

@@ -114,6 +114,29 @@ def _check_param_values(estimator: Any, path: str) -> None:
             estimator._validate_params()
     except InvalidParameterError as exc:
         raise ConfigError(_param_message(str(exc), path)) from None
+    _check_round_counts(estimator, path)
+
+
+def _check_round_counts(estimator: Any, path: str) -> None:
+    """Refuse a count of trees or boosting rounds no fit would finish (``models/limits.py``);
+    scikit-learn's own constraints bound them only from below."""
+    from numbers import Integral
+
+    from declarative_ml.models.limits import MAX_ROUNDS
+
+    if not hasattr(estimator, "get_params"):
+        return
+    params = estimator.get_params(deep=False)
+    names = ["n_estimators"]
+    if type(estimator).__name__.startswith("HistGradientBoosting"):
+        names.append("max_iter")  # its boosting rounds; early stopping is off on small data
+    for name in names:
+        value = params.get(name)
+        if isinstance(value, Integral) and not isinstance(value, bool) and int(value) > MAX_ROUNDS:
+            raise ConfigError(
+                f"model.params.{name}: must be at most {MAX_ROUNDS} (a larger count would "
+                f"run until killed); got {value} ({path})"
+            )
 
 
 _SKLEARN_PARAM_ERROR = re.compile(

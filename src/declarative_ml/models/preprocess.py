@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from declarative_ml.errors import ConfigError
+from declarative_ml.messages import short_list
 
 IMPUTE = ("mean", "median", "most_frequent", "constant")
 SCALE = ("standard", "minmax", "robust")
@@ -38,7 +39,7 @@ def check_preprocess(groups: Mapping[str, Any], features: list[str] | None) -> N
             unknown = [c for c in group.columns if c not in features]
             if unknown:
                 raise ConfigError(
-                    f"{key}.columns: {unknown} are not in dataset.features ({', '.join(features)})"
+                    f"{key}.columns: {unknown} are not in dataset.features ({short_list(features)})"
                 )
 
 

@@ -4,9 +4,12 @@ XGBoost's scikit-learn classes accept any value in ``__init__`` and parse it in 
 ``fit``, after the run was created (``learning_rate=fast`` fails as "Some trailing
 characters could not be parsed"). These constraints, in scikit-learn's notation, let
 ``build_estimator`` refuse such a value up front with the key named. Only the types and
-bounds XGBoost documents are checked; ``objective`` and ``eval_metric`` are left to XGBoost,
-whose lists grow between releases, and every value may be null (XGBoost's default).
-The bounds are XGBoost's own, no stricter (``tests/test_xgb_params.py`` checks both agree).
+bounds XGBoost documents are checked; the names ``objective`` and ``eval_metric`` take are
+left to XGBoost, whose lists grow between releases, and every value may be null (XGBoost's
+default). The bounds are XGBoost's own, no stricter (``tests/test_xgb_params.py`` checks
+both agree), except the upper bound on counts of trees (``models/limits.py``), which is
+ours: XGBoost builds ``n_estimators=10**20`` (or ``num_parallel_tree=10**9``) trees until
+killed.
 """
 
 from __future__ import annotations
@@ -14,11 +17,33 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import Any
 
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+from declarative_ml.models.limits import MAX_ROUNDS
+
+# XGBoost parses these as C ints: 2**31 and above fail at fit ("Invalid Parameter format").
+MAX_INT32 = 2**31 - 1
 
 
-def _ints(low: int | None) -> list[Any]:
-    return [Interval(Integral, low, None, closed="left"), None]
+class _StrList(Options):
+    """A list of names, as ``eval_metric`` takes several metrics.
+
+    An ``Options`` only because scikit-learn's checker accepts no constraint class of
+    its own; what it allows is decided here.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(list, set())
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        return isinstance(val, list) and all(isinstance(v, str) for v in val)
+
+    def __str__(self) -> str:
+        return "a list of str"
+
+
+def _ints(low: int | None, high: int | None = None) -> list[Any]:
+    return [Interval(Integral, low, high, closed="both" if high is not None else "left"), None]
 
 
 def _reals(low: float | None, high: float | None = None, closed: str = "left") -> list[Any]:
@@ -30,13 +55,13 @@ def _options(*names: str) -> list[Any]:
 
 
 XGBOOST_CONSTRAINTS: dict[str, list[Any]] = {
-    "n_estimators": _ints(0),
-    "max_depth": _ints(0),
-    "max_leaves": _ints(0),
-    "max_bin": _ints(2),
-    "num_parallel_tree": _ints(1),
+    "n_estimators": _ints(0, MAX_ROUNDS),
+    "max_depth": _ints(0, MAX_INT32),
+    "max_leaves": _ints(0, MAX_INT32),
+    "max_bin": _ints(2, MAX_INT32),
+    "num_parallel_tree": _ints(1, MAX_ROUNDS),
     "max_cat_to_onehot": _ints(1),
-    "max_cat_threshold": _ints(1),
+    "max_cat_threshold": _ints(1, MAX_INT32),
     "early_stopping_rounds": _ints(0),
     "verbosity": [Interval(Integral, 0, 3, closed="both"), None],
     "n_jobs": [Integral, None],
@@ -58,6 +83,7 @@ XGBOOST_CONSTRAINTS: dict[str, list[Any]] = {
     "importance_type": _options("gain", "weight", "cover", "total_gain", "total_cover"),
     "multi_strategy": _options("one_output_per_tree", "multi_output_tree"),
     "objective": [str, callable, None],
+    "eval_metric": [str, _StrList(), callable, None],
     "device": [str, None],
     "enable_categorical": ["boolean"],
     "validate_parameters": ["boolean", None],

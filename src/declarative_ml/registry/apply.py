@@ -65,7 +65,8 @@ def _ensure_model(client: Any, model_name: str) -> None:
     try:
         client.create_registered_model(
             model_name,
-            description="Managed by declarative_ml promotion rules; see the dml.audit.* tags.",
+            description="Managed by declarative_ml promotion rules; each version's "
+            "dml.audit.* tags hold its transitions (dml history NAME reads them all).",
         )
     except MlflowException as exc:
         if "RESOURCE_ALREADY_EXISTS" not in str(
@@ -74,16 +75,24 @@ def _ensure_model(client: Any, model_name: str) -> None:
             raise
 
 
+def already_at(version: Any, stage: str) -> bool:
+    """Whether a ModelVersion is at ``stage``: its ``stage`` tag, and the stage's alias
+    (and no other) for staging and production."""
+    held = {a for a in getattr(version, "aliases", []) or [] if a in ALIASES}
+    return version.tags.get("stage", "none") == stage and held == ({stage} & set(ALIASES))
+
+
 def set_stage(
     client: Any, model_name: str, version: str, stage: str, *, why: str, rules: str | None = None
 ) -> list[audit.Transition]:
     """Move ``version`` to ``stage``, keeping aliases, ``stage`` tags and the trail consistent.
 
     Moving to staging or production takes that alias from its previous holder, which
-    is tagged ``archived``. Archiving a version drops any alias it holds.
+    is tagged ``archived``. Archiving a version drops any alias it holds. A version
+    already at ``stage`` (tag and aliases) is left alone: nothing is written.
 
     Returns:
-        The transitions made, in order.
+        The transitions made, in order (none for a no-op).
 
     Raises:
         RegistryError: for an unknown stage or version.
@@ -104,6 +113,8 @@ def _move(
     client: Any, model_name: str, version: str, stage: str, current: Any, *, why: str, rules: Any
 ) -> list[audit.Transition]:
     before = current.tags.get("stage", "none")
+    if already_at(current, stage):
+        return []  # a no-op writes nothing, not even an audit entry
     made: list[audit.Transition] = []
     if stage in ALIASES:
         previous = alias_holder(client, model_name, stage)

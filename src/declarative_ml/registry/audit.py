@@ -1,4 +1,5 @@
-"""The audit trail: one registered-model tag per transition, readable by any MLflow client."""
+"""The audit trail: one model-version tag (``dml.audit.*``) per transition, on the version it
+concerns, readable by any MLflow client; ``read`` merges every version's into one trail."""
 
 from __future__ import annotations
 

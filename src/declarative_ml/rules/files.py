@@ -201,7 +201,7 @@ def _declared_promotion(path: Path) -> str | None:
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     defaults = data.get("defaults") if isinstance(data, dict) else None
     for item in defaults if isinstance(defaults, list) else []:

@@ -82,6 +82,36 @@ def unrecorded_trials(trials: list[Any], total: int | None) -> list[str]:
     return problems
 
 
+def sweep_can_start(config: DictConfig, sweep_dir: Path) -> bool:
+    """Whether the sweep will reach its first trial: its folder can be created and the
+    sweeper's own checks pass (``check_config``: settings, search space, storage).
+
+    When not, the sweeper (or Hydra's launcher) stops with one error line naming
+    ``hydra.sweep.dir`` or the ``hydra.sweeper`` key, so no parent run is created for a
+    sweep that cannot run. Raising here would not stop it: Hydra turns a callback's
+    exception into a warning and goes on.
+    """
+    from declarative_ml.errors import DeclarativeMLError
+
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    try:
+        from hydra.utils import get_class
+
+        check = getattr(get_class(str(config.hydra.sweeper._target_)), "check_config", None)
+    except Exception:  # a sweeper Hydra will fail to load itself, with its own message
+        return False
+    if check is None:
+        return True
+    try:
+        check(config)
+    except DeclarativeMLError:
+        return False
+    return True
+
+
 class SweepCallback(Callback):
     """``on_multirun_start``: store, experiment and parent run, once, before any trial.
     ``on_multirun_end``: trial table and plot on the parent, best trial marked and
@@ -97,6 +127,9 @@ class SweepCallback(Callback):
         )
         from declarative_ml.tracking.store_init import initialised_store
 
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if not sweep_can_start(config, sweep_dir):
+            return  # the sweeper fails with one error line before any trial: no run to leave
         task_cfg = DictConfig({k: v for k, v in config.items() if k != "hydra"})
         location = ConfigLocation.from_hydra(config.hydra)
         objective, direction = validate_config(task_cfg, location=location).objective
@@ -105,7 +138,6 @@ class SweepCallback(Callback):
         check_reachable(uri)
         with initialised_store(uri) as client:
             experiment_id = get_or_create_experiment(client, config.tracking.experiment_name)
-        sweep_dir = Path(config.hydra.sweep.dir)
         parent = client.create_run(
             experiment_id,
             run_name=mask_text(f"sweep-{sweep_dir.name}"),
@@ -168,10 +200,13 @@ class SweepCallback(Callback):
             whole = best is not None and not unrecorded
             client.set_terminated(sweep.parent_run_id, "FINISHED" if whole else "FAILED")
             _open[:] = [s for s in _open if s.parent_run_id != sweep.parent_run_id]
+        # "of this sweep": a shared Optuna study's own best (logged by the sweeper) may come
+        # from an earlier sweep of the same study.
         best_text = (
-            f"best trial #{best.number}: {sweep.objective} {best.objective:.4f} (run {best.run_id})"
+            f"best trial #{best.number} of this sweep: {sweep.objective} {best.objective:.4f} "
+            f"(run {best.run_id})"
             if best
-            else "no trial finished"
+            else "no trial of this sweep finished"
         )
         console.say(f"sweep: {len(trials)} trials, {len(failed)} failed; {best_text}")
         if unrecorded:

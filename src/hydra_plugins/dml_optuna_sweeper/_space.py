@@ -86,6 +86,13 @@ def parse_search_space(params: Mapping[str, Any] | None) -> SearchSpace:
             space.distributions[key] = distribution_from_spec(key, spec)
         elif isinstance(spec, list | tuple):
             space.distributions[key] = _categorical(key, list(spec))
+        elif isinstance(spec, str) and _is_sweep_text(spec):
+            raise ConfigError(
+                f"{_where(key)}: {spec!r} is a sweep written as text (hydra-optuna-sweeper's "
+                f"format), which this sweeper does not read; declare it as data: "
+                f"{{type: int|float, low: .., high: ..}} or a list of choices, or sweep it on "
+                f"the command line ({key}={spec.replace(' ', '')})"
+            )
         elif isinstance(spec, _SCALARS):
             space.fixed[key] = spec
         else:
@@ -213,6 +220,15 @@ def format_value(value: Any) -> str:
         if quote not in text:
             return f"{quote}{text}{quote}"
     return "'" + text.replace("'", "\\'") + "'"
+
+
+def _is_sweep_text(text: str) -> bool:
+    """Whether a fixed value is Hydra sweep syntax (``range(2,8)``, ``interval(0,1)``,
+    ``choice(a,b)``, ``a,b``): a search space in another sweeper's format, not a value."""
+    try:
+        return bool(_parser.parse_override(f"k={text}").is_sweep_override())
+    except Exception:  # not an override at all: a plain string value
+        return False
 
 
 def _parses_back(text: str, expected: str) -> bool:

@@ -97,6 +97,34 @@ def redact(url: str) -> str:
     return redact_uri(url)
 
 
+def storage_problem(name: str, storage: str, exc: Exception) -> str:
+    """Why study ``name`` could not be opened in ``storage``, naming the key and the URL.
+
+    A URL Optuna cannot use at all (no scheme SQLAlchemy knows, or not a URL) is told
+    apart from a database that cannot be reached or a driver that is not installed.
+    """
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    where = redact(storage)
+    reason = " ".join(redact(str(exc)).split())[:300]
+    if isinstance(exc, (ArgumentError, NoSuchModuleError)):
+        scheme = storage.split("://", 1)[0] if "://" in storage else None
+        what = f"scheme {scheme!r} is not a database Optuna can use" if scheme else "not a URL"
+        return (
+            f"hydra.sweeper.storage: {where!r}: {what}; use an RDB URL such as "
+            f"sqlite:///optuna.db, postgresql://HOST/DB or mysql://HOST/DB"
+        )
+    if isinstance(exc, ImportError):
+        return (
+            f"hydra.sweeper.storage: {where!r} needs a database driver that is not "
+            f"installed ({reason})"
+        )
+    return (
+        f"hydra.sweeper.storage: cannot open study {name!r} in {where!r}: "
+        f"{type(exc).__name__}: {reason}"
+    )
+
+
 def open_study(name: str, direction: str, *, storage: str | None, seed: int | None) -> optuna.Study:
     """Create the study, or load it from ``storage`` when another sweep created it.
 
@@ -118,12 +146,7 @@ def open_study(name: str, direction: str, *, storage: str | None, seed: int | No
             load_if_exists=storage is not None,
         )
     except Exception as exc:  # bad URL, unreachable server, missing driver
-        where = redact(storage or "")
-        reason = " ".join(redact(str(exc)).split())[:300]
-        raise ConfigError(
-            f"hydra.sweeper.storage: cannot open study {name!r} in {where!r}: "
-            f"{type(exc).__name__}: {reason}"
-        ) from None
+        raise ConfigError(storage_problem(name, storage or "", exc)) from None
     if study.direction.name.lower() != direction:
         raise ConfigError(
             f"hydra.sweeper.study_name: study {name!r} in {redact(storage or '')!r} was "

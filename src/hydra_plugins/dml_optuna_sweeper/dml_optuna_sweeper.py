@@ -82,9 +82,9 @@ class DmlOptunaSweeper(Sweeper):
             parse_search_space,
         )
 
-        assert self.hydra_context is not None
         space = parse_search_space(self.params)
-        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        loader = self.hydra_context.config_loader if self.hydra_context is not None else None
+        parser = OverridesParser.create(config_loader=loader)
         fixed: list[str] = []
         for override in parser.parse_overrides(list(arguments)):
             key = override.key_or_group
@@ -206,8 +206,13 @@ class DmlOptunaSweeper(Sweeper):
                 f"all {self.n_trials} trials of study {name!r} failed (first: {failures[0]}); "
                 f"see {sweep_dir / RESULTS_FILE}"
             )
+        # The study's best may come from an earlier sweep sharing the study (storage):
+        # said so, beside the sweep summary's "best trial #N of this sweep".
         log.info(
-            "Best trial %s: %.6g with %s (%d of %d trials failed); results in %s",
+            "Study best (all sweeps of study %r, %d trials): Optuna trial %s: %.6g with %s; "
+            "this sweep: %d of %d trials failed; results in %s",
+            name,
+            summary["n_trials_in_study"],
             summary["best_trial"],
             summary["best_value"],
             summary["best_params"],
@@ -216,6 +221,29 @@ class DmlOptunaSweeper(Sweeper):
             sweep_dir / RESULTS_FILE,
         )
         return returns
+
+    @classmethod
+    def check_config(cls, config: DictConfig) -> None:
+        """Every check :meth:`sweep` makes before its first trial, made from the composed
+        config alone: settings, the search space (declared and command-line sweeps),
+        the direction, and the storage (the study is opened: scheme, driver, server and
+        the study's direction). The sweep callback calls it before it creates the
+        sweep's parent run, so a bad sweep leaves no run behind.
+
+        Raises:
+            ConfigError: naming the ``hydra.sweeper`` key at fault.
+        """
+        from hydra_plugins.dml_optuna_sweeper import _study
+
+        settings = {k: v for k, v in config.hydra.sweeper.items() if k != "_target_"}
+        sweeper = cls(**settings)
+        sweeper.config = config
+        sweeper._check_settings()
+        sweeper.search_space(list(config.hydra.overrides.task))
+        direction = _study.resolve_direction(sweeper.direction, config)
+        if sweeper.storage is not None:  # an in-memory study has nothing to reach
+            name = sweeper.study_name or _study.default_study_name(config)
+            _study.open_study(name, direction, storage=sweeper.storage, seed=sweeper.seed)
 
     def _check_settings(self) -> None:
         from declarative_ml.errors import ConfigError

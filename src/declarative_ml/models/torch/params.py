@@ -15,6 +15,7 @@ from typing import Any
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from declarative_ml.errors import ConfigError
+from declarative_ml.models.limits import MAX_ROUNDS
 
 # Must match declarative_ml.serving.torch_net.ACTIVATIONS (that module imports torch).
 ACTIVATIONS = ("relu", "tanh", "gelu", "silu", "leaky_relu", "elu")
@@ -71,7 +72,7 @@ PARAMETER_CONSTRAINTS: dict[str, list[Any]] = {
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "epochs": [Interval(Integral, 1, MAX_ROUNDS, closed="both")],  # 10**20 never ends
     "early_stopping_metric": [_ValMetric()],
     "patience": [Interval(Integral, 1, None, closed="left"), None],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
