@@ -417,3 +417,20 @@ def test_rollback_with_no_champion_says_so_and_writes_nothing(
     ]
     assert _registry_state(own_store) == before
     assert not any("None" in t.why for t in audit.read(MlflowClient(own_store), NAME))
+
+
+def test_the_training_entry_point_ends_quietly_on_a_closed_pipe(tmp_path: Path) -> None:
+    """`python -m declarative_ml --help | head -1`, with the reader gone before the writer."""
+    read, write = os.pipe()
+    os.close(read)  # nobody will read: every write fails
+    proc = subprocess.run(
+        [sys.executable, "-m", "declarative_ml", "--help"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    os.close(write)
+    assert proc.returncode == EXIT_PIPE_CLOSED, proc.stderr
+    assert proc.stderr == ""

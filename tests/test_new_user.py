@@ -7,7 +7,10 @@ keys nothing reads are refused; a tracking URI may carry credentials.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,9 +91,6 @@ def test_reproduce_finds_the_users_new_data_where_the_run_did(tmp_path: Path) ->
     (run,) = client.search_runs([client.get_experiment_by_name("mine").experiment_id])
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    import subprocess
-    import sys
-
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "dml"), "reproduce", run.info.run_id],
         cwd=elsewhere,
@@ -198,3 +198,36 @@ def test_a_tracking_uri_with_credentials(tmp_path: Path) -> None:
         client = Client(uri)
         runs = client.search_runs([client.get_experiment_by_name("breast_cancer").experiment_id])
         assert len(runs) == 2 and all(password not in str(r.data) for r in runs)
+
+
+def _dml(*args: str, cwd: Path, uri: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dml"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": uri},
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_evaluate_and_rules_plan_see_the_users_folder(tmp_path: Path) -> None:
+    conf = _user_folder(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    trained = run_cli(
+        "--config-dir", str(conf), "experiment=mine", f"tracking.uri={uri}", *FAST,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # The dataset is found where the model's run found its configs.
+    scored = _dml("evaluate", "mine-random_forest/1", "dataset=mine_new", cwd=elsewhere, uri=uri)
+    assert scored.returncode == 0, scored.stderr
+    assert "on mine_new (120 rows)" in scored.stdout
+    plan = _dml(
+        "rules", "plan", "--config-dir", str(conf), "experiment=mine", cwd=elsewhere, uri=uri
+    )
+    assert plan.returncode == 0, plan.stderr
+    assert "### Promotion rules plan: `mine-random_forest`" in plan.stdout

@@ -209,6 +209,8 @@ def main() -> None:
             preflight(sys.argv[1:])
             app()
             _fail_incomplete_sweeps()
+        except BrokenPipeError:  # the reader of stdout left: exit_without_teardown ends quietly
+            raise
         except (KeyboardInterrupt, Terminated) as exc:  # Ctrl-C, SIGTERM: runs end KILLED
             _close_open_sweeps("KILLED")
             if show_traceback:
@@ -258,8 +260,13 @@ def exit_without_teardown(run: Callable[[], object]) -> NoReturn:
     ``DML_DEBUG=1`` keeps the normal exit.
     """
     try:
-        result = run()
+        try:
+            result = run()
+        finally:
+            sys.stdout.flush()  # what is buffered meets a closed pipe here, not at exit
         code = result if isinstance(result, int) else 0
+    except BrokenPipeError:  # `python -m declarative_ml --help | head -1`
+        code = console.stdout_closed()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):

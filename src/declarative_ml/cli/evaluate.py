@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from argparse import Namespace
 from typing import Any
 
@@ -45,8 +44,8 @@ def check_task_kind(trained_task: str, dataset: Any, label: str) -> None:
 def evaluate(client: Any, args: Namespace) -> None:
     """Score ``args.ref`` on the dataset the overrides name; log an evaluation run."""
     import mlflow
-    from omegaconf import OmegaConf
 
+    from declarative_ml.cli.run_config import stored_config, stored_location, with_config_dir
     from declarative_ml.config.compose import compose_config
     from declarative_ml.metrics import resolve_metrics
     from declarative_ml.scoring import score_logged_model
@@ -54,9 +53,10 @@ def evaluate(client: Any, args: Namespace) -> None:
     from declarative_ml.tracking.store import get_or_create_experiment
 
     label, run_id, model_uri = _scored_model(client, parse_ref(args.ref))
-    with tempfile.TemporaryDirectory() as tmp:
-        trained = OmegaConf.load(client.download_artifacts(run_id, "config/config.yaml", tmp))
-    cfg = compose_config(args.overrides)
+    trained = stored_config(client, run_id)
+    # The dataset is looked up where the model's run found its configs (a user's folders).
+    location = with_config_dir(stored_location(client, run_id), getattr(args, "config_dir", None))
+    cfg = compose_config(args.overrides, location=location)
     task = str(trained.dataset.task)
     check_task_kind(task, cfg.dataset, label)
     metrics = resolve_metrics(list(trained.metrics) if trained.metrics else None, task)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
 from argparse import Namespace
 from typing import Any
 
-from omegaconf import OmegaConf
-
 from declarative_ml.cli.output import emit, table, when
 from declarative_ml.cli.refs import logged_model_run, parse_ref, registered_from, resolve
+from declarative_ml.cli.run_config import stored_config, stored_location
 from declarative_ml.errors import DeclarativeMLError, RegistryError
 from declarative_ml.messages import printable
 
@@ -29,34 +27,6 @@ def _get_run(client: Any, run_id: str) -> Any:
         raise RegistryError(f"no run '{run_id}' in this tracking store") from None
 
 
-def _snapshot(client: Any, run_id: str) -> Any:
-    from mlflow.exceptions import MlflowException
-
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = client.download_artifacts(run_id, "config/config.yaml", tmp)
-        except MlflowException:
-            raise RegistryError(
-                f"run '{run_id}' has no config/config.yaml: it was not logged by declarative_ml"
-            ) from None
-        return OmegaConf.load(path)
-
-
-def _location(client: Any, run_id: str) -> Any:
-    """Where the run's configs came from (its ``config/hydra.yaml``), so a second config
-    it names (``promotion.new_data``) is found in the same folders."""
-    from mlflow.exceptions import MlflowException
-
-    from declarative_ml.config.compose import ConfigLocation
-
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = client.download_artifacts(run_id, "config/hydra.yaml", tmp)
-        except MlflowException:
-            return ConfigLocation()  # a run without Hydra's config: the package's folders
-        return ConfigLocation.from_hydra(OmegaConf.load(path))
-
-
 def reproduce(client: Any, args: Namespace) -> None:
     """Re-run a run's stored config into the same store and compare every metric."""
     from declarative_ml.reproduce import compare_metrics, differences, snapshot_config
@@ -64,8 +34,8 @@ def reproduce(client: Any, args: Namespace) -> None:
     from declarative_ml.tracking.record import git_state
 
     original = _get_run(client, args.run_id)
-    location = _location(client, args.run_id)
-    cfg = snapshot_config(_snapshot(client, args.run_id), args.overrides)
+    location = stored_location(client, args.run_id)
+    cfg = snapshot_config(stored_config(client, args.run_id), args.overrides)
     cfg.tracking.uri = client.tracking_uri
     cfg.tracking.run_name = f"reproduce-{args.run_id[:8]}"
     cfg.tracking.tags = {**cfg.tracking.tags, "dml.reproduces": args.run_id}

@@ -6,7 +6,6 @@ MLflow is imported only when a command runs, so ``dml --help`` is instant.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -26,8 +25,6 @@ _CHOICE_HINTS = {
 }
 _ARGUMENT = re.compile(r"^argument ([^:]+): (.*)$", re.DOTALL)
 _CHOICE = re.compile(r"^invalid choice: (.*) \(choose from (.*)\)$", re.DOTALL)
-# 128 + SIGPIPE: the status a shell reports for a tool stopped by a closed pipe.
-EXIT_PIPE_CLOSED = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -187,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("ref", metavar="MODEL_REF", help=MODEL_REF_HELP)
     p.add_argument("overrides", nargs="+", metavar="OVERRIDE", help="e.g. dataset=NAME")
+    p.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="a config folder to look in besides the model's run's own (as for a run)",
+    )
     p.set_defaults(run=_command("evaluate"))
 
     p = sub.add_parser(
@@ -284,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         help="how many of the latest versions to decide on (default 10)",
     )
+    p.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="a config folder to look in besides the package's (as --config-dir for a run)",
+    )
     # The store may come from a tracking.uri override: the command opens it once composed.
     p.set_defaults(run=_command("rules_plan"), needs_store=False)
     return parser
@@ -302,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Output still buffered would otherwise meet the closed pipe at interpreter exit.
             sys.stdout.flush()
     except BrokenPipeError:
-        return _stdout_closed()
+        return console.stdout_closed()
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -332,20 +339,6 @@ def _main(argv: Sequence[str] | None) -> int:
         console.error(f"{type(exc).__name__}: {exc} (set DML_DEBUG=1 for the traceback)")
         return 1
     return 0
-
-
-def _stdout_closed() -> int:
-    """The reader of stdout went away: stop without a word, as Unix tools do.
-
-    stdout is pointed at /dev/null so that the interpreter's last flush of what is still
-    buffered does not fail again (Python's documented pattern for SIGPIPE).
-    """
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # stdout replaced by something without a descriptor
-        pass
-    return EXIT_PIPE_CLOSED
 
 
 def entry() -> None:

@@ -112,15 +112,10 @@ def metrics(client: Any, args: Namespace) -> None:
 
 
 def _rules_from_run(client: Any, run_id: str) -> dict[str, list[Any]]:
-    import tempfile
-
-    from omegaconf import OmegaConf
-
+    from declarative_ml.cli.run_config import stored_config
     from declarative_ml.rules import parse_gates
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = client.download_artifacts(run_id, "config/config.yaml", tmp)
-        cfg = OmegaConf.load(path)
+    cfg = stored_config(client, run_id)
     return parse_gates(cfg.promotion, source=f"run {run_id} config/config.yaml: promotion")
 
 

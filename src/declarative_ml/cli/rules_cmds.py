@@ -383,9 +383,12 @@ def rules_plan(client: Any, args: Namespace) -> None:
     The store: ``--tracking-uri``, else the composed ``tracking.uri`` (an override), else
     ``$MLFLOW_TRACKING_URI``, else MLflow's default; it must exist (``client`` is unused).
     """
+    from declarative_ml.cli.run_config import with_config_dir
     from declarative_ml.cli.stores import open_store
+    from declarative_ml.config.compose import ConfigLocation
 
-    composed = compose_with_sources(args.overrides)
+    location = with_config_dir(ConfigLocation(), getattr(args, "config_dir", None))
+    composed = compose_with_sources(args.overrides, location=location)
     rule_file = composed.rule_file()
     promotion = _container(composed.cfg.promotion, resolve=True)
     branch = parse_gates(promotion, source=rule_file.source)

@@ -154,7 +154,7 @@ class Composed:
         raise RuleError(f"promotion={choice}: no {GROUP}/{choice}.yaml in {searched}")
 
 
-def compose_with_sources(overrides: Sequence[str]) -> Composed:
+def compose_with_sources(overrides: Sequence[str], *, location: Any = None) -> Composed:
     """Compose the packaged config as ``compose_config`` does, keeping Hydra's choices and
     the trust checks' verdict on the whole config (``hydra`` node included).
 
@@ -163,10 +163,10 @@ def compose_with_sources(overrides: Sequence[str]) -> Composed:
     """
     from omegaconf import OmegaConf, open_dict
 
-    from declarative_ml.config.compose import compose_config
+    from declarative_ml.config.compose import PACKAGED, compose_config
     from declarative_ml.config.guard import Trust, check_config, value_override_keys
 
-    cfg = compose_config(overrides, hydra=True)
+    cfg = compose_config(overrides, hydra=True, location=location or PACKAGED)
     runtime = cfg.hydra.runtime
     choices = {str(k): str(v) for k, v in OmegaConf.to_container(runtime.choices).items()}  # type: ignore[union-attr]
     dirs = [Path(s.path).resolve() for s in runtime.config_sources if s.schema == "file"]
