@@ -31,15 +31,20 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 @pytest.fixture(autouse=True)
 def clean_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No Hydra instance, no MLflow active run, no inherited tracking URI; the working
-    directory is the test's own folder (MLflow's default ./mlruns and Hydra's outputs/)."""
+    """No Hydra instance, no MLflow active run, no inherited tracking URI, no remembered
+    secrets; the working directory is the test's own folder (MLflow's default ./mlruns and
+    Hydra's outputs/)."""
+    from declarative_ml.secrets import BOOK
+
     monkeypatch.chdir(tmp_path)
     GlobalHydra.instance().clear()
+    BOOK.clear()  # the process's secrets: each test starts with none
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     monkeypatch.delenv("DML_DEBUG", raising=False)
     yield
     GlobalHydra.instance().clear()
+    BOOK.clear()
     if "mlflow" in sys.modules:
         import mlflow
 

@@ -8,7 +8,6 @@ The CLI tests grep every byte and every path under the test's folder (the sqlite
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,9 +15,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import compose_config, run_cli
+from declarative_ml import secrets
 from declarative_ml.errors import DataValidationError
-from declarative_ml.tracking import secrets
-from declarative_ml.tracking.secrets import (
+from declarative_ml.secrets import (
     MASK,
     looks_secret,
     mask_config,
@@ -44,12 +43,6 @@ SECRET_OVERRIDES = (
     "+tracking.tags.num_tokens=12345678",  # not a secret
 )
 
-
-@pytest.fixture(autouse=True)
-def _forget() -> Iterator[None]:
-    secrets.forget_all()
-    yield
-    secrets.forget_all()
 
 
 def leaks(root: Path, *texts: str) -> list[str]:

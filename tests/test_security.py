@@ -15,9 +15,9 @@ import pytest
 from mlflow import MlflowClient
 
 from conftest import REPO, compose_config, run_cli, start_cli
+from declarative_ml import secrets
 from declarative_ml.config.guard import Trust, check_config
-from declarative_ml.tracking import secrets
-from declarative_ml.tracking.secrets import MASK, mask_config, mask_text
+from declarative_ml.secrets import MASK, mask_config, mask_text
 
 QUICK = (
     "experiment=rf_iris",
@@ -26,12 +26,6 @@ QUICK = (
     "run.log_plots=false",
 )
 
-
-@pytest.fixture(autouse=True)
-def _forget() -> object:
-    secrets.forget_all()
-    yield
-    secrets.forget_all()
 
 
 def _hydra_config(*overrides: str) -> object:

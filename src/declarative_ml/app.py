@@ -9,10 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
 
 import hydra
 from omegaconf import DictConfig
@@ -27,16 +25,12 @@ from declarative_ml.errors import (
     RuleError,
     SweepError,
 )
-from declarative_ml.tracking.signals import Terminated, terminated_on_sigterm
+from declarative_ml.process import debug_enabled, env_flag, quiet_mlflow
+from declarative_ml.signals import Terminated, terminated_on_sigterm
 
 logger = logging.getLogger("declarative_ml")
 CONFIG_NAME = "config"
 CONF_PATH = str(CONF_DIR)
-
-
-def debug_enabled() -> bool:
-    """Whether ``DML_DEBUG`` asks for tracebacks."""
-    return os.environ.get("DML_DEBUG", "") not in ("", "0", "false", "no")
 
 
 def task(cfg: DictConfig) -> float | None:
@@ -45,9 +39,9 @@ def task(cfg: DictConfig) -> float | None:
 
     from declarative_ml.config.errors_hydra import one_line
     from declarative_ml.runner import train
+    from declarative_ml.secrets import mask_overrides, mask_text, unresolved_strings
     from declarative_ml.summary import print_summary
     from declarative_ml.sweeps.trial import TrialReporter
-    from declarative_ml.tracking.secrets import mask_overrides, mask_text, unresolved_strings
 
     quiet_mlflow()  # again: joblib's worker processes never ran main()
     hydra_cfg = HydraConfig.get() if HydraConfig.initialized() else None
@@ -84,21 +78,6 @@ def task(cfg: DictConfig) -> float | None:
     return result.objective
 
 
-def quiet_mlflow() -> None:
-    """Keep MLflow's progress bars and INFO chatter out of the user's terminal."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    # MLflow's client prints "View run ... at: URL" for every run it ends on a server, with
-    # the URI's password in it and one more request each time; our summary has the link.
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-    if not debug_enabled():
-        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-        # Hints about MLflow's own signature inference that a user cannot act on:
-        # our signatures come from real rows and our predict takes params.
-        warnings.filterwarnings("ignore", message=r"Hint: Inferred schema contains integer")
-        warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method")
-
-
 def _print_child_traceback(exc: BaseException) -> None:
     """Under ``DML_DEBUG``: where an error raised in the training process came from.
 
@@ -107,10 +86,6 @@ def _print_child_traceback(exc: BaseException) -> None:
     trace = getattr(exc, "dml_traceback", None)
     if trace:
         sys.stderr.write(f"In the training process:\n{trace}\n")
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0", "false", "no")
 
 
 @contextmanager
@@ -203,7 +178,7 @@ def main() -> None:
     register_configs()
     register_resolvers()
     app = hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=CONFIG_NAME)(task)
-    show_traceback = debug_enabled() or _env_flag("HYDRA_FULL_ERROR")
+    show_traceback = debug_enabled() or env_flag("HYDRA_FULL_ERROR")
     with _hydra_errors_raised(), terminated_on_sigterm():
         try:
             preflight(sys.argv[1:])
@@ -247,41 +222,3 @@ def _close_open_sweeps(status: str) -> None:
     module = sys.modules.get("declarative_ml.sweeps.callback")
     if module is not None:
         module.close_open_sweeps(status)
-
-
-def exit_without_teardown(run: Callable[[], object]) -> NoReturn:
-    """Run a command-line entry point, then exit without tearing the interpreter down.
-
-    Freeing the module graph of MLflow, SQLAlchemy and pandas at exit takes about
-    0.6 s on two cores, a fifth of a whole training run. Output is flushed, logging
-    shut down and atexit handlers run (MLflow's included) before ``os._exit``, so
-    nothing written is lost; only the freeing of memory the OS reclaims anyway is
-    skipped. Non-daemon threads are joined first, as the interpreter does.
-    ``DML_DEBUG=1`` keeps the normal exit.
-    """
-    try:
-        try:
-            result = run()
-        finally:
-            sys.stdout.flush()  # what is buffered meets a closed pipe here, not at exit
-        code = result if isinstance(result, int) else 0
-    except BrokenPipeError:  # `python -m declarative_ml --help | head -1`
-        code = console.stdout_closed()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if exc.code is not None and not isinstance(exc.code, int):
-            console.error(str(exc.code))
-    import atexit
-    import threading
-
-    shutdown = getattr(threading, "_shutdown", None)
-    if debug_enabled() or shutdown is None:
-        sys.exit(code)
-    # The interpreter's own exit order: threads first (joblib's process pool stops its
-    # workers from a threading exit hook), then atexit handlers; only teardown is skipped.
-    shutdown()
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)

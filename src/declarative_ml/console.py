@@ -13,7 +13,7 @@ EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, what a shell reports for a writer whose
 
 def _masked(message: str) -> str:
     # Imported on first use: secrets.py loads OmegaConf and YAML, which `dml --help` need not.
-    from declarative_ml.tracking.secrets import mask_text
+    from declarative_ml.secrets import mask_text
 
     return mask_text(message)
 

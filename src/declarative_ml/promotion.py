@@ -10,7 +10,7 @@ from declarative_ml.registry.apply import Applied, Champion, apply_decision, fin
 from declarative_ml.registry.client import RegistryClient
 from declarative_ml.registry.lock import registry_lock
 from declarative_ml.rules import Decision, evaluate_rules
-from declarative_ml.tracking.signals import Terminated, stop_signals_held
+from declarative_ml.signals import Terminated, stop_signals_held
 from declarative_ml.tracking.verify import DIGEST_TAG, check_before_registering
 
 

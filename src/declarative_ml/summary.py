@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from declarative_ml import console
-from declarative_ml.tracking.store import redact_uri
+from declarative_ml.secrets import redact_uri
 
 
 def ui_command(uri: str) -> str:

@@ -313,8 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from declarative_ml.app import debug_enabled, quiet_mlflow
     from declarative_ml.errors import DeclarativeMLError
+    from declarative_ml.process import debug_enabled, quiet_mlflow
 
     args = build_parser().parse_args(argv)
     args.json = bool(args.json)
@@ -343,6 +343,6 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
-    from declarative_ml.app import exit_without_teardown
+    from declarative_ml.process import exit_without_teardown
 
     exit_without_teardown(main)

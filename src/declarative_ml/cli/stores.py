@@ -72,7 +72,7 @@ def require_existing_store(uri: str, *, key: str) -> None:
     Raises:
         TrackingError: naming the URI and the missing file or folder.
     """
-    from declarative_ml.tracking.store import redact_uri
+    from declarative_ml.secrets import redact_uri
 
     path = local_store_path(uri)
     if path is None or path.exists():

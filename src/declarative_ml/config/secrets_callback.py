@@ -26,8 +26,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from declarative_ml.sweeps.context import in_multirun
-from declarative_ml.tracking.secrets import (
+from declarative_ml.secrets import (
     dump_yaml,
     env_references,
     install_log_masking,
@@ -35,8 +34,9 @@ from declarative_ml.tracking.secrets import (
     mask_tree,
     remember_config,
     unresolved_strings,
+    uri_passwords,
 )
-from declarative_ml.tracking.store import uri_passwords
+from declarative_ml.sweeps.context import in_multirun
 
 _HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 

@@ -190,7 +190,7 @@ def check_names(cfg: DictConfig) -> None:
     Raises:
         ConfigError: naming the key and where its secret comes from.
     """
-    from declarative_ml.tracking.secrets import secret_origins
+    from declarative_ml.secrets import secret_origins
 
     try:
         raw = OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from declarative_ml.errors import RegistryError
 from declarative_ml.registry import audit
-from declarative_ml.tracking.signals import stop_signals_held
+from declarative_ml.signals import stop_signals_held
 
 STAGES = ("none", "staging", "production", "archived")
 ALIASES = ("staging", "production")

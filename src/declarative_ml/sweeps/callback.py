@@ -12,6 +12,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from declarative_ml import console
+from declarative_ml.secrets import mask_text
 from declarative_ml.sweeps.context import (
     Sweep,
     best_trial,
@@ -20,7 +21,6 @@ from declarative_ml.sweeps.context import (
     read_trials,
     write_sweep,
 )
-from declarative_ml.tracking.secrets import mask_text
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from declarative_ml.tracking.store import redact_uri
+from declarative_ml.secrets import redact_uri
 
 SWEEP_FILE = "dml_sweep.json"
 TRIAL_FILE = "dml_trial.json"

@@ -14,6 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from declarative_ml.secrets import mask_text
+from declarative_ml.signals import (
+    Terminated,
+    defer_stop_signals,
+    stop_signals_ignored,
+    terminated_on_sigterm,
+)
 from declarative_ml.tracking.heartbeat import (
     INTERVAL_TAG,
     PROCESS_TAG,
@@ -21,13 +28,6 @@ from declarative_ml.tracking.heartbeat import (
     process_identity,
 )
 from declarative_ml.tracking.outage import is_outage
-from declarative_ml.tracking.secrets import mask_text
-from declarative_ml.tracking.signals import (
-    Terminated,
-    defer_stop_signals,
-    stop_signals_ignored,
-    terminated_on_sigterm,
-)
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 from declarative_ml import console
 from declarative_ml.errors import TrackingError
-from declarative_ml.tracking.store import redact_uri
+from declarative_ml.secrets import redact_uri
 
 BACKOFF_FACTOR = 1  # sleeps 0, 2, 4, 8, ... s (urllib3 2: no sleep before the first retry)
 

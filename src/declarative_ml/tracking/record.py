@@ -103,7 +103,7 @@ def _dataset_source(source: str) -> Any:
     from mlflow.data.code_dataset_source import CodeDatasetSource
     from mlflow.data.dataset_source_registry import resolve_dataset_source
 
-    from declarative_ml.tracking.secrets import mask_text
+    from declarative_ml.secrets import mask_text
 
     path = Path(source)
     if not path.is_file():

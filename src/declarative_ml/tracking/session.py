@@ -12,6 +12,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from declarative_ml import __version__, console
 from declarative_ml.errors import TrackingError
+from declarative_ml.secrets import (
+    dump_yaml,
+    mask_config,
+    mask_overrides,
+    mask_text,
+    mask_tree,
+    redact_uri,
+)
 from declarative_ml.tracking.heartbeat import reap_experiment
 from declarative_ml.tracking.lifecycle import tracked_run
 from declarative_ml.tracking.outage import configure_http_retries
@@ -23,17 +31,9 @@ from declarative_ml.tracking.record import (
     log_split_inputs,
 )
 from declarative_ml.tracking.retry import RetryingClient
-from declarative_ml.tracking.secrets import (
-    dump_yaml,
-    mask_config,
-    mask_overrides,
-    mask_text,
-    mask_tree,
-)
 from declarative_ml.tracking.store import (
     check_reachable,
     get_or_create_experiment,
-    redact_uri,
     resolve_tracking_uri,
 )
 from declarative_ml.tracking.store_init import initialised_store

@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import os
-import re
 import urllib.error
 import urllib.request
 from typing import Any
 
 from declarative_ml.errors import TrackingError
+from declarative_ml.secrets import redact_uri
 
 DEFAULT_URI = "sqlite:///mlflow.db"
-_PASSWORD = re.compile(r"(?<=://)([^:/@\s]+):([^@/\s]+)@")
 
 
 def resolve_tracking_uri(configured: str | None) -> str:
     """``tracking.uri`` if set, else ``$MLFLOW_TRACKING_URI``, else MLflow's default sqlite file."""
     return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
-
-
-def redact_uri(uri: str) -> str:
-    """``uri`` (or any text holding URIs) with each password replaced by ``***``."""
-    return _PASSWORD.sub(r"\1:***@", uri)
-
-
-def uri_passwords(text: str) -> list[str]:
-    """The passwords of the URIs in ``text``."""
-    return [match.group(2) for match in _PASSWORD.finditer(text)]
 
 
 def health_request(uri: str) -> tuple[str, dict[str, str]]:

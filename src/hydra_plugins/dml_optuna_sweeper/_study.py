@@ -92,7 +92,7 @@ def default_study_name(cfg: DictConfig) -> str:
 
 def redact(url: str) -> str:
     """A storage URL without its password."""
-    from declarative_ml.tracking.store import redact_uri
+    from declarative_ml.secrets import redact_uri
 
     return redact_uri(url)
 
