@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from omegaconf import OmegaConf
 
+from declarative_ml.cli.rule_files import RuleYAMLError, load_rule_yaml, locate_rule_file
 from declarative_ml.config.compose import compose_config
 from declarative_ml.config.errors_hydra import format_hydra_error, is_config_error
 from declarative_ml.config.resolvers import CONF_DIR
@@ -58,7 +59,6 @@ from declarative_ml.rules import (
     parse_rule,
     parse_rule_spec,
 )
-from declarative_ml.rules.files import RuleYAMLError, load_rule_yaml, locate_rule_file
 
 EXAMPLES = int(os.environ.get("DML_FUZZ_EXAMPLES", "150"))
 SLOW_EXAMPLES = 2000
@@ -332,7 +332,7 @@ def yaml_documents(draw: st.DrawFn) -> str:
 
 def check_rule_document(text: str, folder: Path) -> None:
     """``text`` as a rule file: YAML, gates, then ``dml rules check``'s whole check."""
-    from declarative_ml.cli.rules_cmds import check_rule_file
+    from declarative_ml.cli.rules_check import check_rule_file
 
     try:
         data, lines = load_rule_yaml(text)

@@ -13,7 +13,7 @@ from declarative_ml.errors import RuleError
 from declarative_ml.rules import (
     COMPARISONS,
     BinaryOp,
-    Champion,
+    ChampionMetric,
     Metric,
     Negate,
     Number,
@@ -54,7 +54,7 @@ def test_design_champion_rule_tree() -> None:
     rule = parse_rule("test_roc_auc >= champion.test_roc_auc + 0.002")
     assert rule.left == Metric("test_roc_auc")
     assert rule.op == ">="
-    assert rule.right == BinaryOp("+", Champion("test_roc_auc"), Number(0.002))
+    assert rule.right == BinaryOp("+", ChampionMetric("test_roc_auc"), Number(0.002))
     assert rule.metric_names() == {"test_roc_auc"}
     assert rule.champion_names() == {"test_roc_auc"}
 

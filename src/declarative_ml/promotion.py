@@ -9,7 +9,7 @@ from typing import Any
 from declarative_ml.registry.apply import Applied, Champion, apply_decision, find_champion
 from declarative_ml.registry.client import RegistryClient
 from declarative_ml.registry.lock import registry_lock
-from declarative_ml.rules import Decision, evaluate_rules
+from declarative_ml.rules import Decision, evaluate_rules, report
 from declarative_ml.signals import Terminated, stop_signals_held
 from declarative_ml.tracking.verify import DIGEST_TAG, check_before_registering
 
@@ -116,12 +116,8 @@ def _version(champion: Champion | None) -> str | None:
     return champion.version if champion is not None else None
 
 
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4g}"
-
-
 def describe(promotion: Promotion) -> list[str]:
-    """Lines for the run summary."""
+    """Lines for the run summary: what became of the version, then each rule that failed."""
     applied = promotion.applied
     if applied.version is None:
         head = f"not registered: {promotion.decision.summary()}"
@@ -130,10 +126,5 @@ def describe(promotion: Promotion) -> list[str]:
             f"{applied.model_name} version {applied.version} -> {applied.stage} "
             f"(champion before: {promotion.champion_version or 'none'})"
         )
-    lines = [head]
-    for name, gate in promotion.decision.gates.items():
-        failed = [o for o in gate.outcomes if not o.held]
-        for outcome in failed:
-            detail = outcome.reason or f"{_fmt(outcome.left)} vs {_fmt(outcome.right)}"
-            lines.append(f"  {name} failed: {outcome.text} ({detail})")
-    return lines
+    lines = [f"  {f.gate} failed: {f.rule} ({f.detail})" for f in report.failed(promotion.decision)]
+    return [head, *lines]

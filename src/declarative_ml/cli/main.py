@@ -83,8 +83,8 @@ _MODULES = {
     "evaluate": "evaluate",
     "reproduce": "lineage_cmds",
     "lineage": "lineage_cmds",
-    "rules_check": "rules_cmds",
-    "rules_plan": "rules_cmds",
+    "rules_check": "rules_check",
+    "rules_plan": "rules_plan",
     "runs_reap": "runs_cmds",
 }
 

@@ -121,7 +121,7 @@ def _rules_from_run(client: Any, run_id: str) -> dict[str, list[Any]]:
 
 def promote(client: Any, args: Namespace) -> None:
     """Move a version to staging or production after checking the rules (or ``--force``)."""
-    from declarative_ml.rules import evaluate_rules
+    from declarative_ml.rules import evaluate_rules, report
 
     if args.force and not args.reason:
         raise RegistryError("promote --force needs --reason TEXT (it goes into the audit trail)")
@@ -139,14 +139,7 @@ def promote(client: Any, args: Namespace) -> None:
             candidate = client.get_run(version.run_id).data.metrics
             decision = evaluate_rules(gates, candidate, champion.metrics if champion else None)
             if not decision.reached(args.to):
-                failed = [
-                    f"{g}: {o.text} ({o.left:.4g} vs {o.right:.4g})"
-                    if o.reason is None
-                    else f"{g}: {o.text} ({o.reason})"
-                    for g, r in decision.gates.items()
-                    for o in r.outcomes
-                    if not o.held
-                ]
+                failed = [f"{f.gate}: {f.rule} ({f.detail})" for f in report.failed(decision)]
                 raise RuleError(
                     f"version {args.version} of '{args.name}' fails the {args.to} "
                     f"rules: {'; '.join(failed)} (override: --force --reason TEXT)"

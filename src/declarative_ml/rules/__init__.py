@@ -1,4 +1,5 @@
-"""Promotion rules: a safe parser and a pure evaluator (no MLflow, no I/O).
+"""Promotion rules: a safe parser, a pure evaluator and the reports of a decision (no
+MLflow, no I/O).
 
 Typical use::
 
@@ -6,6 +7,10 @@ Typical use::
     check_rule_names(gates, known_metrics, source="conf/promotion/default.yaml")
     decision = evaluate_rules(gates, candidate_metrics, champion_metrics_or_none)
     decision.target_stage        # "none" | "staging" | "production"
+
+Modules: ``tokens`` and ``parser`` (text -> tree), ``nodes`` (the tree and a rule's own
+evaluation), ``evaluate`` (gates -> ``Decision``), ``decision`` (the outcome data),
+``names`` (names read vs names logged), ``report`` (every rendering of a decision).
 """
 
 from __future__ import annotations
@@ -15,38 +20,32 @@ from declarative_ml.rules.decision import (
     NO_CHAMPION,
     Decision,
     GateResult,
-    Gates,
     RuleOutcome,
-    check_rule_names,
-    evaluate_rule,
-    evaluate_rules,
-    unknown_rule_names,
 )
-from declarative_ml.rules.parser import (
+from declarative_ml.rules.evaluate import evaluate_rule, evaluate_rules
+from declarative_ml.rules.names import check_rule_names, unknown_rule_names
+from declarative_ml.rules.nodes import (
     COMPARISONS,
     BinaryOp,
-    Champion,
+    ChampionMetric,
     Expr,
     Metric,
     Negate,
     Number,
     Rule,
-    parse_gates,
-    parse_rule,
-    parse_rule_spec,
-    tokenize,
 )
+from declarative_ml.rules.parser import parse_gates, parse_rule, parse_rule_spec
+from declarative_ml.rules.tokens import tokenize
 
 __all__ = [
     "COMPARISONS",
     "GATES",
     "NO_CHAMPION",
     "BinaryOp",
-    "Champion",
+    "ChampionMetric",
     "Decision",
     "Expr",
     "GateResult",
-    "Gates",
     "Metric",
     "Negate",
     "Number",

@@ -5,15 +5,14 @@ Pure data with evaluation; the text -> tree step is in ``parser.py``.
 
 from __future__ import annotations
 
+import math
+import numbers
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
-from declarative_ml.rules.decision import evaluate_rule
-
-if TYPE_CHECKING:
-    from declarative_ml.rules.decision import RuleOutcome
+from declarative_ml.rules.decision import NO_CHAMPION, RuleOutcome
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -92,7 +91,7 @@ class Metric(Expr):
 
 
 @dataclass(frozen=True)
-class Champion(Expr):
+class ChampionMetric(Expr):
     """The champion (current production version)'s value of a metric: ``champion.NAME``."""
 
     name: str
@@ -182,15 +181,90 @@ class Rule:
         return COMPARISONS[self.op](left, right)
 
     def evaluate(
-        self, candidate: Mapping[str, float], champion: Mapping[str, float] | None = None
+        self, candidate: Mapping[str, Any], champion: Mapping[str, Any] | None = None
     ) -> RuleOutcome:
-        """Check the rule against a candidate's metrics (see `evaluate_rule`).
+        """Check the rule against a candidate's metrics (and the champion's).
+
+        A missing, non-numeric or NaN candidate metric fails the rule, even when there
+        is no champion. Then, if the rule reads ``champion.*`` and there is no champion,
+        it passes (``skipped_no_champion``). A missing champion metric, a division by
+        zero or a NaN result fails it with a reason. Never raises for bad values.
 
         Args:
             candidate: The candidate model's metrics by name.
             champion: The champion's metrics, or None when there is no champion.
 
         Returns:
-            Whether the rule held, with the values compared and a reason.
+            Whether the rule held, with both sides' values where they could be computed.
         """
-        return evaluate_rule(self, candidate, champion)
+
+        def outcome(
+            held: bool,
+            left: float | None = None,
+            right: float | None = None,
+            reason: str | None = None,
+            skipped: bool = False,
+        ) -> RuleOutcome:
+            return RuleOutcome(self.text, self.why, held, left, right, reason, skipped)
+
+        values, reason = _read_values(self.metric_names(), candidate, "metric")
+        if reason:
+            return outcome(False, reason=reason)
+        if self.champion_names() and champion is None:
+            # Show the candidate-only side(s) in the report; sides reading champion.* stay None.
+            sides = [
+                None
+                if any(is_champion for is_champion, _ in side.names())
+                else _compute(side, values, {})[0]
+                for side in (self.left, self.right)
+            ]
+            return outcome(True, sides[0], sides[1], NO_CHAMPION, skipped=True)
+        champion_values, reason = _read_values(
+            self.champion_names(), champion or {}, "champion metric"
+        )
+        if reason:
+            return outcome(False, reason=reason)
+        # Both sides are computed even when one fails, so the report shows what it can.
+        left, left_reason = _compute(self.left, values, champion_values)
+        right, right_reason = _compute(self.right, values, champion_values)
+        reason = left_reason or right_reason
+        if reason is not None or left is None or right is None:
+            return outcome(False, left, right, reason)
+        return outcome(self.compare(left, right), left, right)
+
+
+def _read_values(
+    names: Iterable[str], metrics: Mapping[str, Any], label: str
+) -> tuple[dict[str, float], str | None]:
+    """Return the named metrics as floats, or a reason why they cannot be used."""
+    names = sorted(names)
+    missing = [name for name in names if name not in metrics]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        return {}, f"{label}{plural} {', '.join(repr(n) for n in missing)} missing"
+    values: dict[str, float] = {}
+    for name in names:
+        raw = metrics[name]
+        try:
+            if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
+                raise TypeError
+            value = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            return {}, f"{label} {name!r} is not a number: {repr(raw)[:40]}"
+        if math.isnan(value):
+            return {}, f"{label} {name!r} is NaN"
+        values[name] = value
+    return values, None
+
+
+def _compute(
+    expr: Expr, candidate: Mapping[str, float], champion: Mapping[str, float]
+) -> tuple[float | None, str | None]:
+    """Evaluate one side of a rule: ``(value, None)`` or ``(value or None, reason)``."""
+    try:
+        value = expr.evaluate(candidate, champion)
+    except ZeroDivisionError:
+        return None, f"division by zero in {expr.render()}"
+    if math.isnan(value):
+        return value, f"{expr.render()} is NaN"
+    return value, None

@@ -15,9 +15,7 @@ converted with ``float()`` only after the tokenizer has matched them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from declarative_ml.errors import RuleError
@@ -25,122 +23,27 @@ from declarative_ml.rules.decision import GATES
 from declarative_ml.rules.nodes import (
     COMPARISONS,
     BinaryOp,
-    Champion,
+    ChampionMetric,
     Expr,
     Metric,
     Negate,
     Number,
     Rule,
 )
+from declarative_ml.rules.tokens import (
+    MAX_TOKENS,
+    Token,
+    describe,
+    fail,
+    one_line,
+    quote,
+    tokenize,
+)
 
-# Bounds that keep every recursive walk over the tree far from Python's
-# recursion limit, whatever text a user (or a fuzzer) hands us.
-MAX_TOKENS = 200
 MAX_NESTING = 32
-
-_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER_TAIL = re.compile(r"[0-9A-Za-z_.]+")
-_SYMBOLS = ("<=", ">=", "==", "!=", "<", ">", "+", "-", "*", "/", "(", ")", ".")
-_WHITESPACE = " \t\r\n"
-_HINTS = {
-    "=": " (did you mean '=='?)",
-    "!": " (did you mean '!='?)",
-    "&": " (a rule is one comparison; write each condition as its own rule)",
-    "|": " (a rule is one comparison; write each condition as its own rule)",
-    "'": " (strings are not allowed)",
-    '"': " (strings are not allowed)",
-}
 _OPERAND = "a number, metric name or '('"
 _CMP_LIST = "a comparison (" + ", ".join(COMPARISONS) + ")"
 _SPEC_KEYS = ("rule", "why")
-
-
-@dataclass(frozen=True)
-class Token:
-    """One lexical unit of a rule.
-
-    Attributes:
-        kind: ``"number"``, ``"name"``, ``"cmp"``, ``"op"`` (``+ - * /``), one of
-            ``"(" ")" "."``, or ``"end"``.
-        text: The characters as written (empty for ``"end"``).
-        column: 1-based column of the first character.
-    """
-
-    kind: str
-    text: str
-    column: int
-
-
-# --- expression tree -------------------------------------------------------
-def _quote(text: str) -> str:
-    """Quote ``text`` for a message, keeping the message on one printable line."""
-    if len(text) == 1 and not text.isprintable():
-        return f"U+{ord(text):04X}"
-    text = _one_line(text)
-    return f'"{text}"' if "'" in text else f"'{text}'"
-
-
-def _one_line(text: str) -> str:
-    """Return ``text`` with line breaks and control characters shown as spaces."""
-    return "".join(c if c.isprintable() else " " for c in text)
-
-
-def _describe(token: Token) -> str:
-    return "end of rule" if token.kind == "end" else _quote(token.text)
-
-
-def _fail(text: str, where: str, column: int, message: str) -> RuleError:
-    return RuleError(f"{where}, column {column}: {message}  in {_quote(_one_line(text))}")
-
-
-def tokenize(text: str, *, where: str = "rule") -> list[Token]:
-    """Split a rule into tokens.
-
-    Args:
-        text: The rule as written.
-        where: Where the rule came from, used in error messages.
-
-    Returns:
-        The tokens, ending with one ``"end"`` token.
-
-    Raises:
-        RuleError: On a character or number the grammar does not allow, or a
-            rule longer than ``MAX_TOKENS`` tokens.
-    """
-    tokens: list[Token] = []
-    i = 0
-    while i < len(text):
-        char = text[i]
-        column = i + 1
-        if char in _WHITESPACE:
-            i += 1
-            continue
-        if len(tokens) >= MAX_TOKENS:
-            raise _fail(text, where, column, f"rule is too long (more than {MAX_TOKENS} tokens)")
-        number = _NUMBER.match(text, i)
-        if number:
-            tail = _NUMBER_TAIL.match(text, number.end())
-            if tail:
-                bad = text[i : tail.end()]
-                raise _fail(text, where, column, f"malformed number {_quote(bad)}")
-            tokens.append(Token("number", number.group(), column))
-            i = number.end()
-            continue
-        name = _NAME.match(text, i)
-        if name:
-            tokens.append(Token("name", name.group(), column))
-            i = name.end()
-            continue
-        symbol = next((s for s in _SYMBOLS if text.startswith(s, i)), None)
-        if symbol is None:
-            hint = _HINTS.get(char, "")
-            raise _fail(text, where, column, f"unexpected character {_quote(char)}{hint}")
-        kind = "cmp" if symbol in COMPARISONS else "op" if symbol in "+-*/" else symbol
-        tokens.append(Token(kind, symbol, column))
-        i += len(symbol)
-    tokens.append(Token("end", "", len(text) + 1))
-    return tokens
 
 
 class _Parser:
@@ -164,12 +67,12 @@ class _Parser:
 
     def error(self, expected: str, token: Token | None = None, hint: str = "") -> RuleError:
         token = token or self.current
-        message = f"expected {expected} but found {_describe(token)}{hint}"
-        return _fail(self.text, self.where, token.column, message)
+        message = f"expected {expected} but found {describe(token)}{hint}"
+        return fail(self.text, self.where, token.column, message)
 
     def rule(self) -> tuple[Expr, str, Expr]:
         if self.current.kind == "end":
-            raise _fail(self.text, self.where, 1, "the rule is empty; expected a comparison")
+            raise fail(self.text, self.where, 1, "the rule is empty; expected a comparison")
         left = self.expr()
         if self.current.kind != "cmp":
             raise self.error(f"an operator or {_CMP_LIST}", hint=self.after_operand_hint())
@@ -223,7 +126,7 @@ class _Parser:
             self.advance()
             value = float(token.text)  # safe: the tokenizer matched a plain decimal literal
             if value == float("inf"):
-                raise _fail(self.text, self.where, token.column, "number is too large")
+                raise fail(self.text, self.where, token.column, "number is too large")
             return Number(value)
         if token.kind == "name" and token.text == "champion":
             self.advance()
@@ -232,14 +135,14 @@ class _Parser:
             self.advance()
             if self.current.kind != "name":
                 raise self.error("a metric name after 'champion.'")
-            return Champion(self.advance().text)
+            return ChampionMetric(self.advance().text)
         if token.kind == "name":
             self.advance()
             return Metric(token.text)
         if token.kind == "(":
             if self.nesting >= MAX_NESTING:
                 message = f"parentheses nested too deeply (more than {MAX_NESTING} levels)"
-                raise _fail(self.text, self.where, token.column, message)
+                raise fail(self.text, self.where, token.column, message)
             self.advance()
             self.nesting += 1
             node = self.expr()
@@ -283,7 +186,7 @@ def _canonical_size(expr: Expr) -> tuple[int, int]:
     if isinstance(expr, Negate):
         depth, tokens = _canonical_size(expr.operand)
         return depth + 1, tokens + 3
-    return 0, 3 if isinstance(expr, Champion) else 1
+    return 0, 3 if isinstance(expr, ChampionMetric) else 1
 
 
 def _check_canonical_size(text: str, where: str, left: Expr, right: Expr) -> None:
@@ -292,10 +195,10 @@ def _check_canonical_size(text: str, where: str, left: Expr, right: Expr) -> Non
     (left_depth, left_tokens), (right_depth, right_tokens) = map(_canonical_size, (left, right))
     if max(left_depth, right_depth) > MAX_NESTING:
         message = f"expression nested too deeply (more than {MAX_NESTING} levels of operators)"
-        raise _fail(text, where, 1, message)
+        raise fail(text, where, 1, message)
     if left_tokens + right_tokens + 1 > MAX_TOKENS:
         message = f"rule is too long (more than {MAX_TOKENS} tokens once parenthesised)"
-        raise _fail(text, where, 1, message)
+        raise fail(text, where, 1, message)
 
 
 def parse_rule_spec(item: str | Mapping[str, Any], *, where: str) -> Rule:
@@ -322,7 +225,7 @@ def parse_rule_spec(item: str | Mapping[str, Any], *, where: str) -> Rule:
         )
     unknown = sorted(str(key) for key in item if key not in _SPEC_KEYS)
     if unknown:
-        raise RuleError(f"{where}: unknown key {', '.join(map(_quote, unknown))}; {allowed}")
+        raise RuleError(f"{where}: unknown key {', '.join(map(quote, unknown))}; {allowed}")
     if "rule" not in item:
         raise RuleError(f"{where}: missing key 'rule'; {allowed}")
     text, why = item["rule"], item.get("why")
@@ -364,7 +267,7 @@ def parse_gates(promotion: Mapping[str, Any], *, source: str) -> dict[str, list[
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             hint = ""
             if isinstance(items, str):
-                hint = f" (write each rule as a list item: '- {_one_line(items)}')"
+                hint = f" (write each rule as a list item: '- {one_line(items)}')"
             raise RuleError(
                 f"{source}: {gate}: expected a list of rules but found {type(items).__name__}{hint}"
             )
