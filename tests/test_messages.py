@@ -16,9 +16,9 @@ from declarative_ml.data.load import load_dataset
 from declarative_ml.data.split import split_dataset
 from declarative_ml.data.validate import check_target, load_schema, validate_schema
 from declarative_ml.errors import DataValidationError
+from declarative_ml.evaluation import encode_labels
 from declarative_ml.messages import printable, short_list, shorten_lists
 from declarative_ml.metrics import compute_metrics
-from declarative_ml.scoring import encode_labels
 
 MANY = 1000
 LONGEST = 500  # a message about 1,000 classes used to be 7,366 characters

@@ -60,9 +60,9 @@ def raw_rows(experiment: str) -> pd.DataFrame:
 def fit_in_process(cfg: DictConfig) -> tuple[Any, Any]:
     """The same pipeline, fitted here with the package's own training steps."""
     from declarative_ml.config.validate import validate_config
+    from declarative_ml.data.prepare import prepare_data
     from declarative_ml.models.build import build_estimator, build_pipeline
     from declarative_ml.models.preprocess import build_preprocessor
-    from declarative_ml.training import prepare_data
 
     plan = validate_config(cfg)
     data = prepare_data(cfg.dataset, plan.task)

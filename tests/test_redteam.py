@@ -57,8 +57,8 @@ def _materialise(case: dict[str, Any], root: Path) -> tuple[ConfigLocation, Path
 
 def _outcome(args: list[str], location: ConfigLocation) -> str | None:
     """What the CLI's checks say, in its order: None when everything passes."""
+    from declarative_ml.data.prepare import prepare_data
     from declarative_ml.models.build import build_estimator
-    from declarative_ml.training import prepare_data
 
     try:
         cfg = load_config(args, location=location, multirun=True, from_shell=True)

@@ -124,7 +124,7 @@ def test_metrics_cover_every_split_and_the_costs(baseline: Logged) -> None:
 
 
 def test_tags_identify_config_version_and_data(baseline: Logged) -> None:
-    from declarative_ml.training import prepare_data
+    from declarative_ml.data.prepare import prepare_data
 
     tags = baseline.run.data.tags
     assert HEX64.match(tags["dml.config_sha256"])
@@ -349,8 +349,8 @@ def test_a_password_in_the_tracking_uri_is_not_logged(
     tracking_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from declarative_ml.config.validate import validate_config
+    from declarative_ml.data.prepare import prepare_data
     from declarative_ml.tracking.session import Tracker
-    from declarative_ml.training import prepare_data
 
     monkeypatch.chdir(tmp_path)
     # A PostgreSQL-backed store, as DESIGN.md's "Scaling out" suggests. The run itself goes

@@ -44,7 +44,6 @@ SECRET_OVERRIDES = (
 )
 
 
-
 def leaks(root: Path, *texts: str) -> list[str]:
     """Where under ``root`` (file contents and path names) or in ``texts`` a secret shows."""
     found = []
@@ -268,9 +267,9 @@ def test_a_validation_error_after_the_run_started_records_no_values(
     from mlflow import MlflowClient
 
     from declarative_ml.config.validate import validate_config
+    from declarative_ml.data.prepare import prepare_data
     from declarative_ml.data.validate import validate_schema
     from declarative_ml.tracking.session import Tracker
-    from declarative_ml.training import prepare_data
 
     cfg = compose_config(*FAST)
     plan = validate_config(cfg)

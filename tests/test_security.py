@@ -27,7 +27,6 @@ QUICK = (
 )
 
 
-
 def _hydra_config(*overrides: str) -> object:
     from declarative_ml.config.compose import load_config
 

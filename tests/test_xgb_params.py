@@ -107,8 +107,15 @@ def test_eval_metric_types_agree_with_xgboost(value: Any, override: str, accepte
 
 
 def _model(estimator: str, **params: Any) -> Any:
+    family = "xgboost" if estimator.startswith("xgboost.") else "sklearn"
     return OmegaConf.create(
-        {"name": "m", "estimator": estimator, "params": params, "trusted_modules": []}
+        {
+            "name": "m",
+            "family": family,
+            "estimator": estimator,
+            "params": params,
+            "trusted_modules": [],
+        }
     )
 
 

@@ -27,7 +27,7 @@ def champion_on_new_data(
     champion: Champion, model_name: str, new_data: Any, *, metrics: tuple[str, ...], task: str
 ) -> dict[str, float]:
     """The champion's run metrics, with ``new_data_*`` re-scored on the candidate's new data."""
-    from declarative_ml.scoring import score_logged_model
+    from declarative_ml.tracking.scoring import score_logged_model
 
     scores, _ = score_logged_model(
         f"models:/{model_name}/{champion.version}", new_data, metrics=metrics, task=task

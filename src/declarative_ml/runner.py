@@ -16,10 +16,11 @@ from omegaconf import DictConfig
 
 from declarative_ml.config.compose import ConfigLocation
 from declarative_ml.config.validate import Plan, validate_config
+from declarative_ml.data.prepare import PreparedData
 from declarative_ml.secrets import remember_config
 from declarative_ml.sweeps.context import current_sweep
 from declarative_ml.tracking.outage import explained_outage
-from declarative_ml.training import Plotted, PreparedData, Trained, training_stages
+from declarative_ml.training import Plotted, Trained, training_stages
 from declarative_ml.worker import Stages
 
 

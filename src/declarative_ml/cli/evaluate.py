@@ -48,8 +48,8 @@ def evaluate(client: Any, args: Namespace) -> None:
     from declarative_ml.cli.run_config import stored_config, stored_location, with_config_dir
     from declarative_ml.config.compose import compose_config
     from declarative_ml.metrics import resolve_metrics
-    from declarative_ml.scoring import score_logged_model
     from declarative_ml.tracking.record import log_run_data
+    from declarative_ml.tracking.scoring import score_logged_model
     from declarative_ml.tracking.store import get_or_create_experiment
 
     label, run_id, model_uri = _scored_model(client, parse_ref(args.ref))

@@ -90,6 +90,7 @@ def validate_config(cfg: DictConfig, *, location: ConfigLocation = PACKAGED) -> 
         raise ConfigError("metrics: the list is empty; name at least one, or null for the defaults")
     metrics = resolve_metrics(list(cfg.metrics) if cfg.metrics is not None else None, task)
     estimator = resolve_estimator_path(cfg.model, task)
+    check_family(cfg.model, estimator)
     check_early_stopping(cfg.model, metrics, has_val=dataset.split.val_size > 0)
     if cfg.run.latency_rows < 1:
         raise ConfigError(f"run.latency_rows: {cfg.run.latency_rows} must be at least 1")
@@ -205,6 +206,25 @@ def check_names(cfg: DictConfig) -> None:
                 f"(experiment, registered model, versions, aliases, tags), so a name cannot "
                 f"come from a secret: write it out"
             )
+
+
+def check_family(model: Any, estimator: str) -> None:
+    """``model.family`` must be the family of ``model.estimator`` (its backend fits, checks
+    and saves the estimator), judged from the class path before anything is imported.
+
+    Raises:
+        ConfigError: naming both keys and the family the estimator belongs to.
+    """
+    from declarative_ml.models.backends import MODULES, backend_for
+
+    family = _enum_value(model.family)
+    if backend_for(family).owns(estimator):
+        return
+    owner = next((f for f in MODULES if f != family and backend_for(f).owns(estimator)), None)
+    hint = f"; set model.family={owner}" if owner else ""
+    raise ConfigError(
+        f"model.family: '{family}' does not match model.estimator '{estimator}'{hint}"
+    )
 
 
 def check_early_stopping(model: Any, metrics: tuple[str, ...], *, has_val: bool) -> None:

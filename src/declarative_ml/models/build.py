@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from declarative_ml.errors import ConfigError
 from declarative_ml.models.allowlist import check_class_path, import_class
+from declarative_ml.models.backends import backend_for
 
 KINDS = ("classification", "regression")
 # Parameters whose value names a place on disk the estimator writes to: scikit-learn's
@@ -82,7 +82,7 @@ def build_estimator(model: Any, task: str) -> Any:
         estimator = cls(**params)
     except TypeError as exc:
         raise ConfigError(f"model.params: {path} rejected the params ({exc})") from None
-    _check_param_values(estimator, path)
+    backend_for(model.family).check_params(estimator, path)
     if hasattr(estimator, "get_params"):
         valid = set(estimator.get_params(deep=False))
         unknown = sorted(set(params) - valid) if "kwargs" not in valid else []
@@ -91,74 +91,6 @@ def build_estimator(model: Any, task: str) -> Any:
                 f"model.params: {unknown} not accepted by {path}; valid: {', '.join(sorted(valid))}"
             )
     return estimator
-
-
-def _check_param_values(estimator: Any, path: str) -> None:
-    """Validate parameter values now, not at fit time after the run started: scikit-learn
-    estimators by their declared constraints, XGBoost's by its documented ones."""
-    from sklearn.utils._param_validation import (
-        InvalidParameterError,
-        validate_parameter_constraints,
-    )
-
-    from declarative_ml.models.xgb_params import XGBOOST_CONSTRAINTS, is_xgboost
-
-    try:
-        if is_xgboost(estimator):
-            params = estimator.get_params(deep=False)
-            constraints = {k: v for k, v in XGBOOST_CONSTRAINTS.items() if k in params}
-            validate_parameter_constraints(constraints, params, type(estimator).__name__)
-        elif hasattr(estimator, "_parameter_constraints") and hasattr(
-            estimator, "_validate_params"
-        ):
-            estimator._validate_params()
-    except InvalidParameterError as exc:
-        raise ConfigError(_param_message(str(exc), path)) from None
-    _check_round_counts(estimator, path)
-
-
-def _check_round_counts(estimator: Any, path: str) -> None:
-    """Refuse a count of trees or boosting rounds no fit would finish (``models/limits.py``);
-    scikit-learn's own constraints bound them only from below."""
-    from numbers import Integral
-
-    from declarative_ml.models.limits import MAX_ROUNDS
-
-    if not hasattr(estimator, "get_params"):
-        return
-    params = estimator.get_params(deep=False)
-    names = ["n_estimators"]
-    if type(estimator).__name__.startswith("HistGradientBoosting"):
-        names.append("max_iter")  # its boosting rounds; early stopping is off on small data
-    for name in names:
-        value = params.get(name)
-        if isinstance(value, Integral) and not isinstance(value, bool) and int(value) > MAX_ROUNDS:
-            raise ConfigError(
-                f"model.params.{name}: must be at most {MAX_ROUNDS} (a larger count would "
-                f"run until killed); got {value} ({path})"
-            )
-
-
-_SKLEARN_PARAM_ERROR = re.compile(
-    r"The '(\w+)' parameter of \w+ must be (.*)\. Got (.*) instead\.?$", re.DOTALL
-)
-
-
-_SET = re.compile(r"\{([^{}]*)\}")  # scikit-learn prints options as a set: sorted here
-
-
-def _param_message(text: str, path: str) -> str:
-    """``model.params.KEY: must be ...; got VALUE (CLASS)`` from scikit-learn's message."""
-    match = _SKLEARN_PARAM_ERROR.match(text)
-    if match is None:
-        return f"model.params: {path} rejected a value: {_flat(text)}"
-    key, allowed, got = match.groups()
-    allowed = _SET.sub(lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", allowed)
-    return f"model.params.{key}: must be {_flat(allowed)}; got {_flat(got)} ({path})"
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 def build_pipeline(preprocessor: Any | None, estimator: Any) -> Any:

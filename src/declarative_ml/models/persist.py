@@ -9,6 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from declarative_ml.models.backends import backend_for
+
 
 @dataclass(frozen=True)
 class SavedModel:
@@ -26,9 +28,6 @@ def _pin(*packages: str) -> list[str]:
     return [f"{p}=={metadata.version(p).split('+')[0]}" for p in packages]
 
 
-TORCH_NET = Path(__file__).resolve().parents[1] / "serving" / "torch_net.py"
-
-
 def save_pipeline(
     pipeline: Any,
     *,
@@ -39,8 +38,8 @@ def save_pipeline(
     optional: Sequence[str] = (),
     directory: Path,
 ) -> SavedModel:
-    """Write preprocessing (skops), estimator (XGBoost UBJ, torch state_dict + network JSON,
-    or skops) and metadata (JSON).
+    """Write preprocessing (skops), the estimator in its family's native format (the
+    backend's: XGBoost UBJ, torch state_dict + network JSON, or skops) and metadata (JSON).
 
     No file is a pickle: loading never runs arbitrary code.
 
@@ -68,27 +67,11 @@ def save_pipeline(
         artifacts["preprocess"] = str(directory / "preprocess.skops")
         sio.dump(preprocess, artifacts["preprocess"])
         packages.append("skops")
-    if family == "xgboost":
-        artifacts["estimator"] = str(directory / "estimator.ubj")
-        estimator.save_model(artifacts["estimator"])
-        fmt = "xgboost-ubj"
-        packages.append("xgboost")
-    elif family == "torch":
-        # Tensors only (loaded with weights_only=True) and the network's shape as JSON;
-        # torch_net.py, which rebuilds the network, travels with the model.
-        artifacts["estimator"] = str(directory / "estimator.pt")
-        artifacts["network"] = str(directory / "network.json")
-        estimator.save_network(artifacts["estimator"], artifacts["network"])
-        fmt = "torch-state-dict"
-        packages.append("torch")
-        code_paths.append(str(TORCH_NET))
-    else:
-        import skops.io as sio
-
-        artifacts["estimator"] = str(directory / "estimator.skops")
-        sio.dump(estimator, artifacts["estimator"])
-        fmt = "skops"
-        packages.append("skops")
+    saved = backend_for(family).save(estimator, directory)
+    artifacts.update(saved.artifacts)
+    packages += saved.packages
+    code_paths += saved.code_paths
+    fmt = saved.format
     meta = {
         "format": fmt,
         "estimator_class": estimator_class,

@@ -89,8 +89,3 @@ XGBOOST_CONSTRAINTS: dict[str, list[Any]] = {
     "validate_parameters": ["boolean", None],
     "random_state": ["random_state"],
 }
-
-
-def is_xgboost(estimator: Any) -> bool:
-    """Whether ``estimator`` is one of XGBoost's scikit-learn classes."""
-    return type(estimator).__module__.split(".")[0] == "xgboost"

@@ -37,8 +37,6 @@ COMMON_MODULES = (
     "declarative_ml.tracking.model",
     "declarative_ml.tracking.session",
 )
-# Each model family's own library: fixed names, nothing here is read from a config.
-FAMILY_MODULES = {"xgboost": ("xgboost",), "torch": ("torch",), "sklearn": ()}
 PLOT_MODULES = ("matplotlib.backends.backend_agg", "matplotlib.figure")
 
 _prepared = False
@@ -47,7 +45,10 @@ _frozen = False
 
 def trial_modules(family: str | None, plots: bool) -> tuple[str, ...]:
     """The modules a trial of ``family`` imports (matplotlib only when it plots)."""
-    family_modules = FAMILY_MODULES.get(family or "", ())
+    from declarative_ml.models.backends import MODULES, backend_for
+
+    # The family's own library, as its backend names it (nothing is read from a config).
+    family_modules = backend_for(family).modules if family in MODULES else ()
     return COMMON_MODULES + family_modules + (PLOT_MODULES if plots else ())
 
 

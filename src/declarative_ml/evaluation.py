@@ -1,17 +1,40 @@
-"""Scoring a model on a whole dataset: the candidate in memory, or a logged model.
-
-Used for ``promotion.new_data`` (candidate and champion on the same new rows) and
-``dml evaluate``. Logged models load with pickle deserialisation switched off.
-"""
+"""Scoring a fitted pipeline: every split's metrics, predict latency, and any frame of new
+rows (``promotion.new_data``). Pure ML: no MLflow, no files."""
 
 from __future__ import annotations
 
-import os
+import time
 from typing import Any
 
 from declarative_ml.errors import DataValidationError
 from declarative_ml.messages import short_list
 from declarative_ml.metrics import compute_metrics
+
+
+def latency_ms(pipeline: Any, X: Any, rows: int) -> float:
+    """Milliseconds for one ``predict`` on ``rows`` rows (sampled with replacement), best of 3."""
+    batch = X.sample(n=rows, replace=True, random_state=0)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        pipeline.predict(batch)
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def evaluate(
+    pipeline: Any, data: Any, metrics: tuple[str, ...], classification: bool
+) -> tuple[dict[str, float], dict[str, tuple[Any, Any]]]:
+    """``{split}_{metric}`` for every split, and the predictions behind them."""
+    values: dict[str, float] = {}
+    predictions = {}
+    for name, split in data.splits.items():
+        pred = pipeline.predict(split.X)
+        proba = pipeline.predict_proba(split.X) if classification else None
+        predictions[name] = (pred, proba)
+        scores = compute_metrics(metrics, data.encoded[name], pred, proba)
+        values.update({f"{name}_{m}": v for m, v in scores.items()})
+    return values, predictions
 
 
 def encode_labels(y: Any, classes: list[Any]) -> Any:
@@ -66,33 +89,3 @@ def score_pipeline(
         pipeline.predict(X),
         pipeline.predict_proba(X),
     )
-
-
-def score_logged_model(
-    model_uri: str, dataset: Any, *, metrics: tuple[str, ...], task: str
-) -> tuple[dict[str, float], int]:
-    """Load a logged model (no pickle) and score it on every row of a declared dataset.
-
-    Returns:
-        Metric values by name, and the number of rows scored.
-    """
-    import mlflow.pyfunc
-
-    from declarative_ml.training import load_validated
-
-    # A binary model meets data with more classes here (dml evaluate on another dataset):
-    # the data is checked as data, then against what the model can score.
-    frame, target = load_validated(dataset, "multiclass" if task == "binary" else task)
-    if task == "binary":
-        check_binary_target(frame[target], target=target, dataset=str(dataset.name))
-    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"  # our models never need it
-    model = mlflow.pyfunc.load_model(model_uri)
-    schema = model.metadata.get_input_schema()
-    X = frame[schema.input_names()] if schema is not None else frame.drop(columns=[target])
-    if task == "regression":
-        pred = model.predict(X).to_numpy(dtype=float)
-        return compute_metrics(metrics, frame[target].to_numpy(dtype=float), pred, None), len(frame)
-    proba = model.predict(X, params={"predict_method": "predict_proba"})
-    encoded = encode_labels(frame[target], list(proba.columns))
-    values = proba.to_numpy()
-    return compute_metrics(metrics, encoded, values.argmax(axis=1), values), len(frame)
