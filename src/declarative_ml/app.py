@@ -27,6 +27,7 @@ from declarative_ml.errors import (
 )
 from declarative_ml.process import debug_enabled, env_flag, quiet_mlflow
 from declarative_ml.signals import Terminated, terminated_on_sigterm
+from declarative_ml.sweeps import state as sweep_state
 
 logger = logging.getLogger("declarative_ml")
 CONFIG_NAME = "config"
@@ -187,20 +188,20 @@ def main() -> None:
         except BrokenPipeError:  # the reader of stdout left: exit_without_teardown ends quietly
             raise
         except (KeyboardInterrupt, Terminated) as exc:  # Ctrl-C, SIGTERM: runs end KILLED
-            _close_open_sweeps("KILLED")
+            sweep_state.close_open_sweeps("KILLED")
             if show_traceback:
                 raise
             stopped = exc if isinstance(exc, Terminated) else None
             console.error(f"{stopped or 'interrupted'}; runs in progress were ended KILLED")
             sys.exit(stopped.exit_code if stopped else 130)
         except DeclarativeMLError as exc:  # the preflight's checks, a sweeper's settings
-            _close_open_sweeps("FAILED")
+            sweep_state.close_open_sweeps("FAILED")
             if show_traceback:
                 raise
             console.error(exc.terminal_message or str(exc))
             sys.exit(exc.exit_code)
         except Exception as exc:  # from Hydra: parsing, composition, launcher, sweeper
-            _close_open_sweeps("FAILED")
+            sweep_state.close_open_sweeps("FAILED")
             if show_traceback:
                 raise
             from declarative_ml.config.errors_hydra import format_hydra_error, is_config_error
@@ -211,14 +212,6 @@ def main() -> None:
 
 def _fail_incomplete_sweeps() -> None:
     """A sweep that could not record a trial ends the command non-zero, naming the trial."""
-    module = sys.modules.get("declarative_ml.sweeps.callback")
-    problems = module.incomplete_sweeps() if module is not None else []
+    problems = sweep_state.incomplete_sweeps()
     if problems:
         raise SweepError(problems[0])
-
-
-def _close_open_sweeps(status: str) -> None:
-    """A sweep that stopped early (bad search space, Ctrl-C) still ends its parent run."""
-    module = sys.modules.get("declarative_ml.sweeps.callback")
-    if module is not None:
-        module.close_open_sweeps(status)

@@ -112,6 +112,30 @@ def promote_run(
     return Promotion(decision, applied, _version(champion))
 
 
+def promote_declared(
+    client: Any,
+    cfg: Any,
+    plan: Any,
+    *,
+    run_id: str,
+    metrics: dict[str, float],
+    model_uri: str,
+) -> Promotion:
+    """:func:`promote_run` for a run of ``cfg`` (as ``validate_config`` planned it): the one
+    place a run's config and plan become a promotion (after a run, or a sweep's best)."""
+    return promote_run(
+        client,
+        gates=plan.gates,
+        model_name=cfg.promotion.model_name,
+        run_id=run_id,
+        metrics=metrics,
+        model_uri=model_uri,
+        new_data=plan.new_data,
+        metric_names=plan.metrics,
+        task=plan.task,
+    )
+
+
 def _version(champion: Champion | None) -> str | None:
     return champion.version if champion is not None else None
 

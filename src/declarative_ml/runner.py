@@ -117,18 +117,15 @@ def train(
     # trial's, decided when the sweep ends (sweeps/callback.py).
     by_trial = sweep is None or cfg.promotion.on_sweep == "each"
     if plan.gates and run.model_uri and by_trial:
-        from declarative_ml.promotion import promote_run
+        from declarative_ml.promotion import promote_declared
 
-        promotion = promote_run(
+        promotion = promote_declared(
             tracker.client,
-            gates=plan.gates,
-            model_name=cfg.promotion.model_name,
+            cfg,
+            plan,
             run_id=run.run_id,
             metrics=run.metrics,
             model_uri=run.model_uri,
-            new_data=plan.new_data,
-            metric_names=plan.metrics,
-            task=plan.task,
         )
     return RunResult(
         run.run_id,

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from declarative_ml import console
 from declarative_ml.secrets import mask_text
+from declarative_ml.sweeps import state
 from declarative_ml.sweeps.context import (
     Sweep,
     best_trial,
@@ -23,29 +24,6 @@ from declarative_ml.sweeps.context import (
 )
 
 logger = logging.getLogger(__name__)
-
-# Parent runs opened in this process and not yet closed by on_multirun_end.
-_open: list[Sweep] = []
-# Why the sweeps that ended in this process are incomplete. Hydra turns an exception from a
-# callback into a warning, so the entry point reads this after the sweep (exit status 1).
-_incomplete: list[str] = []
-
-
-def incomplete_sweeps() -> list[str]:
-    """Why the sweeps this process ran are incomplete (empty when every trial is recorded)."""
-    return list(_incomplete)
-
-
-def close_open_sweeps(status: str) -> None:
-    """End every parent run this process opened whose sweep ended without a summary."""
-    while _open:
-        sweep = _open.pop()
-        try:
-            from mlflow import MlflowClient
-
-            MlflowClient(sweep.tracking_uri).set_terminated(sweep.parent_run_id, status)
-        except Exception:  # the store itself may be what failed
-            logger.warning("could not end sweep parent run %s", sweep.parent_run_id)
 
 
 def count_trials(config: DictConfig) -> int | None:
@@ -150,7 +128,7 @@ class SweepCallback(Callback):
         )
         total = count_trials(config)
         sweep = Sweep(parent.info.run_id, experiment_id, uri, objective, direction, total)
-        _open.append(sweep)
+        state.opened(sweep)
         write_sweep(sweep_dir, sweep)
         console.say(
             f"sweep: parent run {parent.info.run_id}, "
@@ -199,7 +177,7 @@ class SweepCallback(Callback):
         finally:
             whole = best is not None and not unrecorded
             client.set_terminated(sweep.parent_run_id, "FINISHED" if whole else "FAILED")
-            _open[:] = [s for s in _open if s.parent_run_id != sweep.parent_run_id]
+            state.closed(sweep.parent_run_id)
         # "of this sweep": a shared Optuna study's own best (logged by the sweeper) may come
         # from an earlier sweep of the same study.
         best_text = (
@@ -210,7 +188,7 @@ class SweepCallback(Callback):
         )
         console.say(f"sweep: {len(trials)} trials, {len(failed)} failed; {best_text}")
         if unrecorded:
-            _incomplete.append(
+            state.incomplete(
                 f"the sweep is incomplete: {'; '.join(unrecorded)}; its parent run "
                 f"{sweep.parent_run_id} ended FAILED and nothing was promoted"
             )
@@ -248,7 +226,7 @@ class SweepCallback(Callback):
             return
         from declarative_ml.config.compose import ConfigLocation
         from declarative_ml.config.validate import validate_config
-        from declarative_ml.promotion import describe, promote_run
+        from declarative_ml.promotion import describe, promote_declared
         from declarative_ml.reproduce import snapshot_config
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -265,16 +243,13 @@ class SweepCallback(Callback):
         )
         if not plan.gates or model_uri is None:
             return
-        promotion = promote_run(
+        promotion = promote_declared(
             client,
-            gates=plan.gates,
-            model_name=cfg.promotion.model_name,
+            cfg,
+            plan,
             run_id=best.run_id,
             metrics=dict(run.data.metrics),
             model_uri=model_uri,
-            new_data=plan.new_data,
-            metric_names=plan.metrics,
-            task=plan.task,
         )
         for line in describe(promotion):
             console.say(f"sweep: {line}")

@@ -13,14 +13,14 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.samplers import TPESampler
 from optuna.trial import TrialState
 
-from declarative_ml.errors import ConfigError
+from declarative_ml.errors import ConfigError, SweepError
 
 log = logging.getLogger(__name__)
 DIRECTIONS = ("maximize", "minimize")
 _UNSET = object()
 
 
-class AllTrialsFailedError(RuntimeError):
+class AllTrialsFailedError(SweepError):
     """No trial of the sweep produced an objective value."""
 
 
