@@ -247,7 +247,11 @@ def test_trusted_module_is_imported_control(tmp_path: Path) -> None:
     (tmp_path / "dml_evil.py").write_text(EVIL_MODULE)
     env = importable_from(tmp_path)
     line = bad_input(
-        tmp_path, "model.estimator=dml_evil.Boom", "model.trusted_modules=[dml_evil]", env=env
+        tmp_path,
+        "model.estimator=dml_evil.Boom",
+        "model.family=sklearn",  # the family an estimator of one's own belongs to
+        "model.trusted_modules=[dml_evil]",
+        env=env,
     )
     assert (tmp_path / "imported.marker").exists()
     assert "Boom was instantiated" in line

@@ -151,7 +151,7 @@ def test_declared_values_nothing_would_read_are_refused(
 
 def test_free_form_maps_still_take_new_keys() -> None:
     from conftest import compose_config
-    from declarative_ml.config.validate import check_known_keys
+    from declarative_ml.config.checks import check_known_keys
 
     cfg = compose_config(
         "experiment=xgb_baseline",

@@ -19,7 +19,8 @@ from conftest import run_cli
 from declarative_ml.app import project_module
 from declarative_ml.config.compose import ConfigLocation, compose_config, load_config
 from declarative_ml.config.errors_hydra import format_hydra_error
-from declarative_ml.config.guard import Trust, check_config, value_override_keys
+from declarative_ml.config.guard import check_config
+from declarative_ml.config.trust import Trust, value_override_keys
 from declarative_ml.config.validate import validate_config
 from declarative_ml.errors import DeclarativeMLError
 

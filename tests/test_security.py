@@ -16,7 +16,8 @@ from mlflow import MlflowClient
 
 from conftest import REPO, compose_config, run_cli, start_cli
 from declarative_ml import secrets
-from declarative_ml.config.guard import Trust, check_config
+from declarative_ml.config.guard import check_config
+from declarative_ml.config.trust import Trust
 from declarative_ml.secrets import MASK, mask_config, mask_text
 
 QUICK = (

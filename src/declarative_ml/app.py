@@ -126,7 +126,8 @@ def preflight(argv: list[str]) -> None:
     )
 
     from declarative_ml.config.compose import ConfigLocation, load_config
-    from declarative_ml.config.guard import Trust, check_config, value_override_keys
+    from declarative_ml.config.guard import check_config
+    from declarative_ml.config.trust import Trust, value_override_keys
 
     args = get_args_parser().parse_args(argv)
     if args.help or args.hydra_help or args.shell_completion:

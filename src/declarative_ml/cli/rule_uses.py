@@ -52,7 +52,8 @@ def compose_with_sources(overrides: Sequence[str], *, location: Any = None) -> C
     from omegaconf import OmegaConf, open_dict
 
     from declarative_ml.config.compose import PACKAGED, compose_config
-    from declarative_ml.config.guard import Trust, check_config, value_override_keys
+    from declarative_ml.config.guard import check_config
+    from declarative_ml.config.trust import Trust, value_override_keys
 
     cfg = compose_config(overrides, hydra=True, location=location or PACKAGED)
     runtime = cfg.hydra.runtime

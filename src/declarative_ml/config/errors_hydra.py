@@ -28,6 +28,12 @@ from omegaconf.errors import (
     ValidationError,
 )
 
+from declarative_ml.config.error_sources import (
+    group_choice_at_fault,
+    output_dir_at_fault,
+    override_at_fault,
+)
+
 # ConfigStore entries named base_<group> are the dataclass schemas the YAML options
 # extend; Hydra lists them as options, but choosing one on its own cannot work.
 _SCHEMA_PREFIX = "base_"
@@ -191,77 +197,6 @@ def _yaml_error(exc: Any) -> str:
     return f"{where}: not valid YAML ({problem})"
 
 
-def _override_at_fault(exc: BaseException) -> str | None:
-    """The override Hydra was parsing or applying when ``exc`` was raised, if any.
-
-    Hydra's own exceptions name it, but others escape its override code unwrapped (an
-    ``AssertionError`` from ``OmegaConf.update`` for ``metrics.0=x`` while ``metrics``
-    is null, a ``RecursionError`` from the override grammar). Hydra's frames hold the
-    override in a local named ``override``: its text, or a parsed ``Override``.
-    """
-    found = None
-    tb = exc.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        if str(frame.f_globals.get("__name__", "")).startswith("hydra."):
-            override = frame.f_locals.get("override")
-            text = override if isinstance(override, str) else getattr(override, "input_line", None)
-            if isinstance(text, str):
-                found = text  # the innermost frame's wins
-        tb = tb.tb_next
-    return found
-
-
-def _group_choice_at_fault(exc: BaseException) -> str | None:
-    """``group=value`` for a group override whose value is not an option name.
-
-    Hydra checks neither the items of ``dataset=[0]`` nor what ``dataset=${...}``
-    resolves to; its defaults-list code then fails with a bare ``TypeError`` or
-    ``AssertionError``. Its frames hold the parsed group choices (``overrides``).
-    """
-    tb = exc.__traceback__
-    while tb is not None:
-        overrides = tb.tb_frame.f_locals.get("overrides")
-        choices = getattr(overrides, "override_choices", None)
-        if isinstance(choices, dict) and str(tb.tb_frame.f_globals.get("__name__", "")).startswith(
-            "hydra."
-        ):
-            # ``group=x`` choices, then ``+group=x`` additions (GroupDefault: group, value)
-            appended = getattr(overrides, "append_group_defaults", None) or []
-            pairs = [*choices.items()]
-            pairs += [(f"+{getattr(d, 'group', '')}", getattr(d, "value", "")) for d in appended]
-            for key, value in pairs:
-                items = value if isinstance(value, list) else [value]
-                if any(not isinstance(item, str) or "${" in item for item in items):
-                    shown = f"[{','.join(map(str, items))}]" if isinstance(value, list) else value
-                    return f"{key}={shown}"
-        tb = tb.tb_next
-    return None
-
-
-def _output_dir_at_fault(exc: BaseException) -> str | None:
-    """``hydra.run.dir`` or ``hydra.sweep.dir`` when ``exc`` is an OSError raised while
-    Hydra (or a sweeper) created or wrote the job's output folder.
-
-    Hydra's ``run_job`` holds the key it read the folder from in ``job_dir_key``; its
-    launchers and sweepers create the sweep folder as a local ``sweep_dir``.
-    """
-    if not isinstance(exc, OSError):
-        return None
-    key = None
-    tb = exc.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        if str(frame.f_globals.get("__name__", "")).startswith(("hydra.", "hydra_plugins.")):
-            job_dir_key = frame.f_locals.get("job_dir_key")
-            if isinstance(job_dir_key, str):
-                key = job_dir_key
-            elif "sweep_dir" in frame.f_locals:
-                key = "hydra.sweep.dir"
-        tb = tb.tb_next
-    return key
-
-
 def _output_dir_error(key: str, exc: OSError) -> str:
     where = exc.filename if exc.filename is not None else "its folder"
     problem = exc.strerror or type(exc).__name__
@@ -277,9 +212,9 @@ def is_config_error(exc: BaseException) -> bool:
     import yaml
 
     config_errors = (HydraException, OmegaConfBaseException, yaml.YAMLError, ValueError)
-    if isinstance(exc, config_errors) or _output_dir_at_fault(exc) is not None:
+    if isinstance(exc, config_errors) or output_dir_at_fault(exc) is not None:
         return True
-    return _override_at_fault(exc) is not None or _group_choice_at_fault(exc) is not None
+    return override_at_fault(exc) is not None or group_choice_at_fault(exc) is not None
 
 
 def _printable(text: str) -> str:
@@ -320,15 +255,15 @@ def _format(exc: BaseException, config_name: str) -> str:
         return _omegaconf_error("", exc, config_name)
     if isinstance(exc, yaml.MarkedYAMLError):
         return _yaml_error(exc)
-    output_key = _output_dir_at_fault(exc)
+    output_key = output_dir_at_fault(exc)
     if output_key is not None:
         assert isinstance(exc, OSError)
         return _output_dir_error(output_key, exc)
-    override = _override_at_fault(exc) if _unwrapped(exc) else None
+    override = override_at_fault(exc) if _unwrapped(exc) else None
     if override is not None:
         problem = "nested too deeply" if isinstance(exc, RecursionError) else one_line(str(exc))
         return f"{override}: cannot apply this override ({problem})"
-    choice = _group_choice_at_fault(exc) if _unwrapped(exc) else None
+    choice = group_choice_at_fault(exc) if _unwrapped(exc) else None
     if choice is not None:
         problem = type(exc).__name__ + (f": {one_line(str(exc))}" if str(exc).strip() else "")
         return f"{choice}: a config group option must be a name or a list of names ({problem})"

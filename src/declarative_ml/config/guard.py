@@ -34,151 +34,27 @@ is a module prefix) widen the allowlists. Pure: reads only the config and the
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-SECRETS_CALLBACK = "declarative_ml.config.secrets_callback.SecretsCallback"
-SWEEP_CALLBACK = "declarative_ml.sweeps.callback.SweepCallback"
-OUR_CALLBACKS = {"dml_secrets": SECRETS_CALLBACK, "dml_sweep": SWEEP_CALLBACK}
-
-# Exact class paths, or module prefixes ending in ".".
-TRUSTED_TARGETS: tuple[str, ...] = (
-    "hydra._internal.core_plugins.",  # Hydra's basic launcher and sweeper
-    "hydra_plugins.hydra_joblib_launcher.",
-    "hydra_plugins.hydra_ray_launcher.",
-    "hydra_plugins.hydra_submitit_launcher.",
-    "hydra_plugins.dml_optuna_sweeper.",
-    "optuna.samplers.",
-    "optuna.pruners.",
-    "hydra.experimental.callbacks.LogJobReturnCallback",
-    SECRETS_CALLBACK,
-    SWEEP_CALLBACK,
+from declarative_ml.config.trust import (
+    ENV_ENV,
+    LAUNCHER_CODE_KEYS,
+    LOGGING_NODES,
+    MODULES_ENV,
+    OUR_CALLBACKS,
+    SAFE_ENV,
+    TARGETS_ENV,
+    TRUSTED_EXT,
+    TRUSTED_LOG_CLASSES,
+    TRUSTED_TARGETS,
+    Trust,
+    Verdict,
+    matches,
 )
-TRUSTED_LOG_CLASSES: frozenset[str] = frozenset(
-    {
-        "logging.StreamHandler",
-        "logging.FileHandler",
-        "logging.NullHandler",
-        "logging.handlers.RotatingFileHandler",
-        "logging.handlers.TimedRotatingFileHandler",
-        "logging.handlers.WatchedFileHandler",
-        "logging.Formatter",
-        "logging.Filter",
-        "colorlog.ColoredFormatter",  # hydra/job_logging=colorlog (hydra-colorlog)
-    }
-)
-TRUSTED_EXT: frozenset[str] = frozenset({"ext://sys.stdout", "ext://sys.stderr"})
-SAFE_ENV: frozenset[str] = frozenset(
-    {
-        "OMP_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "TOKENIZERS_PARALLELISM",
-        "CUDA_VISIBLE_DEVICES",
-        "CUBLAS_WORKSPACE_CONFIG",
-        "PYTHONHASHSEED",
-    }
-)
-_LOGGING_NODES = ("hydra.hydra_logging", "hydra.job_logging")
-_LAUNCHER_CODE_KEYS = ("setup", "runtime_env")  # shell commands, packages to install
-_TARGETS_ENV = "DML_TRUSTED_TARGETS"
-_ENV_ENV = "DML_TRUSTED_ENV"
-_MODULES_ENV = "DML_TRUSTED_MODULES"
-
-
-def _nowhere(module: str) -> bool:
-    return False
-
-
-@dataclass(frozen=True)
-class Trust:
-    """What the person running the command vouches for, beyond the built-in allowlists.
-
-    Attributes:
-        targets: extra targets (exact, or prefixes ending in ``.``): ``DML_TRUSTED_TARGETS``.
-        env: extra environment variable names for ``env_set``/``env_copy``: ``DML_TRUSTED_ENV``.
-        command_line: config keys set by value on the command line.
-    """
-
-    targets: tuple[str, ...] = ()
-    env: tuple[str, ...] = ()
-    command_line: tuple[str, ...] = ()
-    modules: tuple[str, ...] = ()
-    in_project: Callable[[str], bool] = _nowhere
-
-    @classmethod
-    def from_environment(
-        cls,
-        command_line: Sequence[str] = (),
-        environ: Mapping[str, str] | None = None,
-        in_project: Callable[[str], bool] = _nowhere,
-    ) -> Trust:
-        """Trust from ``DML_TRUSTED_TARGETS``, ``DML_TRUSTED_ENV``, ``DML_TRUSTED_MODULES``
-        and command-line keys; ``in_project`` says whether a module is the project's own."""
-        environ = os.environ if environ is None else environ
-
-        def items(name: str) -> tuple[str, ...]:
-            return tuple(s.strip() for s in environ.get(name, "").split(",") if s.strip())
-
-        return cls(
-            items(_TARGETS_ENV),
-            items(_ENV_ENV),
-            tuple(command_line),
-            items(_MODULES_ENV),
-            in_project,
-        )
-
-    def on_command_line(self, path: str) -> bool:
-        """Whether ``path`` (or a node above it) was set on the command line."""
-        return any(path == key or path.startswith(key + ".") for key in self.command_line)
-
-    def touched_on_command_line(self, path: str) -> bool:
-        """Whether the command line set ``path``, a node above it or one inside it."""
-        return self.on_command_line(path) or any(
-            key.startswith(path + ".") for key in self.command_line
-        )
-
-    def vouched_target(self, target: str) -> bool:
-        """Whether ``DML_TRUSTED_TARGETS`` covers ``target``."""
-        return _matches(target, self.targets)
-
-
-@dataclass
-class Verdict:
-    """The outcome of a check: problems refuse the config; notices are printed as warnings."""
-
-    problems: list[str] = field(default_factory=list)
-    notices: list[str] = field(default_factory=list)
-
-
-def _matches(target: str, allowed: Sequence[str]) -> bool:
-    return any(target == a or (a.endswith(".") and target.startswith(a)) for a in allowed)
-
-
-def value_override_keys(overrides: Sequence[str], groups: Sequence[str]) -> list[str]:
-    """The config keys that ``overrides`` set to a value (config group choices excluded).
-
-    Args:
-        overrides: command-line overrides as typed.
-        groups: the config groups of the composed config (``hydra.runtime.choices`` keys).
-    """
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    group_names = {g.replace("/", ".") for g in groups}
-    keys = []
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
-        key = override.key_or_group
-        if "/" in key or key in group_names:
-            continue
-        keys.append(key)
-    return keys
 
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, str, Any, Any]]:
@@ -250,23 +126,23 @@ def _check_targets(cfg: DictConfig, trust: Trust, verdict: Verdict) -> None:
         if key != "_target_":
             continue
         target = _value(cfg, path, raw)
-        if isinstance(target, str) and _matches(target, TRUSTED_TARGETS):
+        if isinstance(target, str) and matches(target, TRUSTED_TARGETS):
             continue
         if isinstance(target, str) and trust.vouched_target(target):
-            verdict.notices.append(f"{path}: {target!r} trusted by {_TARGETS_ENV}")
+            verdict.notices.append(f"{path}: {target!r} trusted by {TARGETS_ENV}")
             continue
         if _vouched(path, trust, verdict, f"target {_short(target)!r}"):
             continue
         verdict.problems.append(
             f"{path}: {_short(target)!r} is not an allowed target; a config file may only "
             f"name Hydra's launchers and sweepers, Optuna's samplers and declarative_ml's "
-            f"callbacks (to trust it: {_TARGETS_ENV}={_short(target)} in the environment, "
+            f"callbacks (to trust it: {TARGETS_ENV}={_short(target)} in the environment, "
             f"or set {path} on the command line)"
         )
 
 
 def _check_logging(cfg: DictConfig, trust: Trust, verdict: Verdict) -> None:
-    for root in _LOGGING_NODES:
+    for root in LOGGING_NODES:
         node = OmegaConf.select(cfg, root, default=None)
         if not isinstance(node, DictConfig):
             continue
@@ -281,7 +157,7 @@ def _check_logging(cfg: DictConfig, trust: Trust, verdict: Verdict) -> None:
                 verdict.problems.append(
                     f"{path}: logging factory {_short(value)!r} is not allowed; a config file "
                     f"may use {', '.join(sorted(TRUSTED_LOG_CLASSES))} (to trust it: "
-                    f"{_TARGETS_ENV}={_short(value)})"
+                    f"{TARGETS_ENV}={_short(value)})"
                 )
             elif key in ("class", "()"):
                 verdict.problems.append(f"{path}: a logging factory must be a class path")
@@ -316,7 +192,7 @@ def _check_environment(cfg: DictConfig, trust: Trust, verdict: Verdict) -> None:
         verdict.problems.append(
             f"{path}: environment variable {name!r} may not be set from a config file "
             f"(it reaches every process the run starts); allowed: "
-            f"{', '.join(sorted(SAFE_ENV))} (to trust it: {_ENV_ENV}={name}, or set it "
+            f"{', '.join(sorted(SAFE_ENV))} (to trust it: {ENV_ENV}={name}, or set it "
             f"on the command line)"
         )
 
@@ -363,7 +239,7 @@ def _check_launcher(cfg: DictConfig, trust: Trust, verdict: Verdict) -> None:
     if not isinstance(launcher, DictConfig):
         return
     for path, key, raw, _ in _walk(launcher, "hydra.launcher"):
-        if key not in _LAUNCHER_CODE_KEYS or raw in (None, [], {}):
+        if key not in LAUNCHER_CODE_KEYS or raw in (None, [], {}):
             continue
         if _vouched(path, trust, verdict, f"launcher {key}"):
             continue
@@ -386,5 +262,5 @@ def _check_trusted_modules(cfg: DictConfig, trust: Trust, verdict: Verdict) -> N
         verdict.problems.append(
             f"{path}[{index}]: {name!r} is not this project's own code; a config file may "
             f"only trust modules whose source is in the working directory (to trust it: "
-            f"{path}=[{name}] on the command line, or {_MODULES_ENV}={name})"
+            f"{path}=[{name}] on the command line, or {MODULES_ENV}={name})"
         )

@@ -30,6 +30,13 @@ class Source(StrEnum):
     parquet = "parquet"
 
 
+class OnSweep(StrEnum):
+    """Which trials of a sweep the promotion rules consider."""
+
+    best = "best"  # only the sweep's best trial, when the sweep ends
+    each = "each"  # every trial, as it finishes
+
+
 class Family(StrEnum):
     """Which framework builds the estimator."""
 
@@ -122,7 +129,7 @@ class PromotionConfig:
     enabled: bool = True
     model_name: str = "${dataset.name}-${model.name}"
     new_data: str | None = None
-    on_sweep: str = "best"
+    on_sweep: OnSweep = OnSweep.best
     register: list[Any] = field(default_factory=list)
     staging: list[Any] = field(default_factory=list)
     production: list[Any] = field(default_factory=list)
@@ -142,7 +149,7 @@ class Config:
 
     dataset: DatasetConfig = MISSING
     model: ModelConfig = MISSING
-    tracking: Any = MISSING
+    tracking: TrackingConfig = MISSING  # plus the key ``async`` (config/store.py)
     promotion: PromotionConfig = field(default_factory=PromotionConfig)
     seed: int = 42
     metrics: list[str] | None = None

@@ -26,6 +26,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from declarative_ml.config.hydra_node import in_multirun
 from declarative_ml.secrets import (
     dump_yaml,
     env_references,
@@ -36,7 +37,6 @@ from declarative_ml.secrets import (
     unresolved_strings,
     uri_passwords,
 )
-from declarative_ml.sweeps.context import in_multirun
 
 _HYDRA_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 

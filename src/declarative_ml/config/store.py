@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import MISSING, DictConfig, OmegaConf, open_dict
 from omegaconf.nodes import BooleanNode
 
 from declarative_ml.config.schema import (
@@ -26,13 +26,23 @@ def _tracking_node() -> DictConfig:
     return node
 
 
+def _config_node() -> DictConfig:
+    """The root schema, its ``tracking`` typed as :func:`_tracking_node` (with ``async``)
+    and still to be chosen (``???``)."""
+    node = OmegaConf.structured(Config)
+    with open_dict(node):
+        node.tracking = _tracking_node()
+    node.tracking._set_value(MISSING)
+    return node
+
+
 def register_configs() -> None:
     """Store every group's schema once per process (idempotent)."""
     global _registered
     if _registered:
         return
     cs = ConfigStore.instance()
-    cs.store(name="base_config", node=Config)
+    cs.store(name="base_config", node=_config_node())
     cs.store(group="dataset", name="base_dataset", node=DatasetConfig)
     cs.store(group="model", name="base_model", node=ModelConfig)
     cs.store(group="tracking", name="base_tracking", node=_tracking_node())

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from declarative_ml.config.hydra_node import in_multirun
 from declarative_ml.secrets import redact_uri
 
 SWEEP_FILE = "dml_sweep.json"
@@ -52,11 +53,6 @@ def read_sweep(sweep_dir: Path) -> Sweep | None:
     """The sweep a trial belongs to, or None outside a declarative_ml sweep."""
     path = sweep_dir / SWEEP_FILE
     return Sweep(**json.loads(path.read_text())) if path.is_file() else None
-
-
-def in_multirun(hydra_config: Any | None) -> bool:
-    """Whether Hydra's own config (the ``hydra`` node) is of a multirun (``-m``)."""
-    return str(getattr(hydra_config, "mode", None)) == "RunMode.MULTIRUN"
 
 
 def current_sweep(hydra_config: Any | None) -> Sweep | None:
