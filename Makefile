@@ -26,6 +26,7 @@ postgres:  ## PostgreSQL server binaries for the server tests (Debian's package,
 	  (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
 
 test: $(STAMP) postgres  ## the whole suite, slow and server tests included (what CI runs)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -o addopts="-ra --strict-markers" -p no:cacheprovider
 
 test-fast: $(STAMP)  ## the quick default suite (no slow or server tests)
@@ -38,9 +39,10 @@ fuzz: $(STAMP)  ## fuzz rules and overrides with new random inputs (the suite's 
 	DML_FUZZ=explore DML_FUZZ_EXAMPLES=$(or $(EXAMPLES),2000) $(BIN)/python -m pytest \
 		-p no:cacheprovider -o addopts="-ra" tests/test_fuzz.py -k fuzz_
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: $(STAMP)  ## ruff (lint + format) and the import layers (pyproject's [tool.importlinter])
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src

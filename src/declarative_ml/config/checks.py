@@ -71,7 +71,7 @@ def _schema_nodes(node: Any, path: str) -> Any:
             continue
         child = node._get_node(key)
         if isinstance(child, DictConfig) and not child._is_interpolation():
-            yield from _schema_nodes(child, f"{path}.{key}" if path else str(key))
+            yield from _schema_nodes(child, f"{path}.{key!s}" if path else str(key))
 
 
 # (low, high) seconds: a heartbeat faster than 1 s only loads the store and is reaped on

@@ -63,8 +63,8 @@ def _walk(node: Any, path: str) -> Iterator[tuple[str, str, Any, Any]]:
         if node._is_none() or node._is_missing() or node._is_interpolation():
             return
         for key in node:
-            child = node._get_node(key)
-            child_path = f"{path}.{key}" if path else str(key)
+            child: Any = node._get_node(key)
+            child_path = f"{path}.{key!s}" if path else str(key)
             raw = child._value() if child is not None else None
             yield child_path, str(key), raw, node
             if isinstance(child, DictConfig | ListConfig):
@@ -225,7 +225,7 @@ def _check_sweeper_params(cfg: DictConfig, trust: Trust, verdict: Verdict) -> No
         name = str(key).lstrip("+~")
         if not re.match(r"hydra[./]", name):
             continue
-        path = f"hydra.sweeper.params.{key}"
+        path = f"hydra.sweeper.params.{key!s}"
         if _vouched(path, trust, verdict, "a per-trial change of Hydra's settings"):
             continue
         verdict.problems.append(

@@ -69,9 +69,6 @@ def _strings(node: Any) -> Iterable[str]:
         yield node
 
 
-KeyPath = tuple[str | int, ...]
-
-
 def dotted(path: KeyPath) -> str:
     """``("a", "b", 0)`` as ``a.b[0]``."""
     text = ""

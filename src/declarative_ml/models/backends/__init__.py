@@ -26,7 +26,8 @@ MODULES = {
 def backend_for(family: str) -> Backend:
     """The backend of ``model.family`` (a schema enum, so always one of :data:`MODULES`)."""
     name = str(getattr(family, "value", family))
-    return importlib.import_module(MODULES[name]).BACKEND  # type: ignore[no-any-return]
+    backend: Backend = importlib.import_module(MODULES[name]).BACKEND
+    return backend
 
 
 __all__ = ["MODULES", "Backend", "Fitted", "SavedEstimator", "backend_for"]
