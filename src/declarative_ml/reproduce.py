@@ -66,13 +66,13 @@ def snapshot_config(snapshot: DictConfig, overrides: Sequence[str] = ()) -> Dict
     Raises:
         ConfigError: when the snapshot no longer fits the schema or an override is malformed.
     """
-    from declarative_ml.config.schema import Config
+    from declarative_ml.config.store import config_node
 
     bad = [o for o in overrides if "=" not in o]
     if bad:
         raise ConfigError(f"override {bad[0]!r} is not key=value")
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(Config), snapshot)
+        cfg = OmegaConf.merge(config_node(tracking_chosen=True), snapshot)
         if overrides:
             cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
     except Exception as exc:  # OmegaConf raises several types for a schema mismatch

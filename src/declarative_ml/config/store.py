@@ -26,13 +26,15 @@ def _tracking_node() -> DictConfig:
     return node
 
 
-def _config_node() -> DictConfig:
-    """The root schema, its ``tracking`` typed as :func:`_tracking_node` (with ``async``)
-    and still to be chosen (``???``)."""
+def config_node(*, tracking_chosen: bool = False) -> DictConfig:
+    """The root schema, its ``tracking`` typed as :func:`_tracking_node` (with ``async``):
+    still to be chosen (``???``) for Hydra's composition, or holding the schema's defaults
+    for a config read back from a run (``tracking_chosen``)."""
     node = OmegaConf.structured(Config)
     with open_dict(node):
         node.tracking = _tracking_node()
-    node.tracking._set_value(MISSING)
+    if not tracking_chosen:
+        node.tracking._set_value(MISSING)
     return node
 
 
@@ -42,7 +44,7 @@ def register_configs() -> None:
     if _registered:
         return
     cs = ConfigStore.instance()
-    cs.store(name="base_config", node=_config_node())
+    cs.store(name="base_config", node=config_node())
     cs.store(group="dataset", name="base_dataset", node=DatasetConfig)
     cs.store(group="model", name="base_model", node=ModelConfig)
     cs.store(group="tracking", name="base_tracking", node=_tracking_node())
