@@ -18,7 +18,8 @@ from typing import Any
 
 from declarative_ml.errors import DataValidationError, RuleError
 from declarative_ml.rules import Evidence, Resampled, Rule, check_noise, confident_metrics
-from declarative_ml.rules.noise import compared_metric, contrast
+from declarative_ml.rules.contrast import contrast
+from declarative_ml.rules.noise import compared_metric
 from declarative_ml.rules.report import percent, rule_text
 
 TEST_DIGEST = "dml.dataset.digest.test"

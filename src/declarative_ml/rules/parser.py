@@ -259,7 +259,7 @@ def _confidence(value: Any, where: str) -> float | None:
         shown = repr(value)[:40] if number is None else f"{number:g}"
         raise RuleError(
             f"{where}.confidence: {one_line(shown)} is not allowed; a number between 0.5 "
-            f"and 1, exclusive (0.95: the bound must be past the margin in 95% of resamples)"
+            f"and 1, exclusive (0.95: the difference must be past the margin in 95% of resamples)"
         )
     return number
 
