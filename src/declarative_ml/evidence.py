@@ -185,15 +185,15 @@ def _rows_for(
 ) -> _Rows:
     """The rows both models are scored on for ``metric`` (loaded once per source)."""
     if metric.startswith("new_data_"):
-        return _new_data(setup, "", loaded)
+        return _new_data(setup, loaded)
     digests = [client.get_run(p.run_id).data.tags.get(TEST_DIGEST) for p in (candidate, champion)]
     if digests[0] is not None and digests[0] == digests[1]:
         label = "the test split"
         if label not in loaded:
             loaded[label] = _test_split(setup, digests[0], candidate)
         return loaded[label]
-    if setup.new_data is not None:
-        return _new_data(setup, " (the test splits differ)", loaded)
+    if setup.new_data is not None:  # the test splits differ: the new rows neither trained on
+        return _new_data(setup, loaded)
     uses = [rule_text(r.text) for rs in gates.values() for r in rs if compared_metric(r) == metric]
     raise RuleError(
         f"rule '{uses[0]}' has confidence {percent(next(_confidences(gates, metric)))}, so "
@@ -209,11 +209,11 @@ def _confidences(gates: Mapping[str, Sequence[Rule]], metric: str) -> Any:
     return (r.confidence for rs in gates.values() for r in rs if compared_metric(r) == metric)
 
 
-def _new_data(setup: NoiseSetup, why: str, loaded: dict[str, _Rows]) -> _Rows:
+def _new_data(setup: NoiseSetup, loaded: dict[str, _Rows]) -> _Rows:
     from declarative_ml.data.prepare import load_validated
 
     assert setup.new_data is not None  # composition refuses new_data_* names without it
-    label = f"new data '{setup.new_data.name}'{why}"
+    label = f"new data '{setup.new_data.name}'"
     if label not in loaded:
         frame, target = load_validated(setup.new_data, setup.task)
         loaded[label] = _Rows(frame, frame[target], label, f"new_data:{setup.new_data.name}")
