@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from declarative_ml.errors import DataValidationError, RuleError
+from declarative_ml.errors import DataValidationError, RegistryError, RuleError
 from declarative_ml.rules import Evidence, Resampled, Rule, check_noise, confident_metrics
 from declarative_ml.rules.contrast import contrast
 from declarative_ml.rules.noise import compared_metric
-from declarative_ml.rules.report import percent, rule_text
+from declarative_ml.rules.report import bound_label, noise_title, percent, rule_text
 
 TEST_DIGEST = "dml.dataset.digest.test"
 PLOTS = "promotion/noise"  # where a run's decision keeps its plots
@@ -101,14 +101,30 @@ class Scorer:
 
     def predict(self, model_uri: str, rows: _Rows, task: str) -> Any:
         """The model's predictions on ``rows`` (``tracking.scoring.Predicted``)."""
-        from declarative_ml.tracking.scoring import load_logged_model, predict_rows
+        from declarative_ml.tracking.scoring import predict_rows
 
         key = (model_uri, rows.key)
         if key not in self._predicted:
             if model_uri not in self._models:
-                self._models[model_uri] = load_logged_model(model_uri)
+                self._models[model_uri] = _load(model_uri)
             self._predicted[key] = predict_rows(self._models[model_uri], rows.X, task=task)
         return self._predicted[key]
+
+
+def _load(model_uri: str) -> Any:
+    """A logged model, or a one-line error naming it (a confident rule needs its rows)."""
+    from mlflow.exceptions import MlflowException
+
+    from declarative_ml.tracking.scoring import load_logged_model
+
+    try:
+        return load_logged_model(model_uri)
+    except (MlflowException, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RegistryError(
+            f"{model_uri} cannot be loaded to score it row by row, as a rule with confidence "
+            f"needs: {first}"
+        ) from None
 
 
 def gather(
@@ -344,10 +360,8 @@ def _plots(
                 bound=check.bound,
                 margin=tested.margin,
                 quantity=tested.quantity,
-                bound_label=f"{tested.side} bound at {percent(rule.confidence)}",
-                title=f"{rule_text(rule.text)} at {percent(rule.confidence)} "
-                f"({evidence.rows} rows of {evidence.rows_from}, {evidence.resamples} "
-                f"resamples): {'shown' if check.held else 'not shown'}",
+                bound_label=bound_label(check),
+                title=noise_title(rule.text, check),
                 y=y,
                 models=models,
                 path=buffer,

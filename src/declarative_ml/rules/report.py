@@ -83,6 +83,20 @@ def noise_detail(check: Any) -> str:
     )
 
 
+def noise_title(text: str, check: Any) -> str:
+    """A confident rule's plot title: the rule, the confidence, rows, resamples, verdict."""
+    verdict = "shown" if check.held else "not shown"
+    return (
+        f"{rule_text(text)} at {percent(check.confidence)} ({check.rows} rows of "
+        f"{check.rows_from}, {check.resamples} resamples): {verdict}"
+    )
+
+
+def bound_label(check: Any) -> str:
+    """``lower bound at 95%``."""
+    return f"{check.side} bound at {percent(check.confidence)}"
+
+
 def noise_lines(decision: Any) -> list[str]:
     """One line per rule decided with ``confidence`` (held or not), gate by gate."""
     return [
