@@ -174,3 +174,32 @@ def test_confidence_on_a_cost_metric_fails_before_anything_runs(tmp_path: Path) 
     assert "confidence is only for a rule comparing" in lines[0]
     assert "'model_size_mb <= champion.model_size_mb' cannot carry it" in lines[0]
     assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_rules_check_reports_confidence_and_bootstrap_errors_on_their_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "promotion" / "noisy.yaml"
+    rules.parent.mkdir()
+    rules.write_text(
+        "defaults:\n"
+        "  - base_promotion\n"
+        "production:\n"
+        "  - rule: model_size_mb <= champion.model_size_mb\n"
+        "    confidence: 0.95\n"
+        "  - rule: test_roc_auc > champion.test_roc_auc\n"
+        "    confidence: 1.5\n"
+        "  - rule: test_roc_auc > champion.test_roc_auc + 0.002\n"
+        "    confidence: 0.95\n"
+        "bootstrap:\n"
+        "  resamples: 5\n"
+        "  seed: ${seed}\n"
+    )
+    code, out, err = dml(capsys, "rules", "check", str(rules))
+    assert code == 1 and "3 error(s) in promotion rule files" in err
+    shown = "promotion/noisy.yaml"  # relative to the working directory, tmp_path
+    found = [line.split(": ", 1) for line in out.splitlines() if line.startswith(f"{shown}:")]
+    assert [where for where, _ in found] == [f"{shown}:4", f"{shown}:6", f"{shown}:10"]
+    assert "'model_size_mb <= champion.model_size_mb' cannot carry it" in found[0][1]
+    assert "production[1].confidence: 1.5 is not allowed" in found[1][1]
+    assert "promotion.bootstrap.resamples: 5 is not allowed; between 100 and 100,000" in found[2][1]

@@ -51,8 +51,25 @@ def gather_noise(
     champion: Champion | None,
     noise: NoiseSetup | None,
 ) -> Gathered:
-    """The evidence for rules with ``confidence`` (both models scored on the same rows,
-    resampled together, plots drawn for the run); empty without a champion or setup."""
+    """The evidence for rules with ``confidence``: both models scored on the same rows,
+    resampled together, a plot per rule drawn for the run.
+
+    Args:
+        client: the MLflow client.
+        gates: the parsed rules.
+        model_name: the registered model.
+        run_id: the candidate's run (the plots' run).
+        model_uri: the candidate's logged model.
+        champion: the version at ``@production``, or None.
+        noise: rows and bootstrap settings, or None.
+
+    Returns:
+        The evidence; empty without a champion or setup, or without confident rules.
+
+    Raises:
+        DeclarativeMLError: when there are no shared rows or a model cannot be scored;
+            the run's ``dml.promotion`` tag then says the registry is unchanged.
+    """
     if champion is None or noise is None:
         return Gathered()
     held = Party(

@@ -193,3 +193,30 @@ def check_noise(rule: Rule, evidence: Resampled, plot: str | None = None) -> Noi
         rows_from=evidence.rows_from,
         plot=plot,
     )
+
+
+def read_confidence(value: Any, where: str) -> float | None:
+    """A rule's ``confidence``: a number strictly between 0.5 and 1, or None when absent.
+
+    Args:
+        value: the value written (any YAML value).
+        where: the rule's place (``promotion/x.yaml: production[1]``), for the message.
+
+    Returns:
+        The confidence as a float, or None.
+
+    Raises:
+        RuleError: naming ``where.confidence``, the value and what is allowed.
+    """
+    if value is None:
+        return None
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    if number is None or not 0.5 < number < 1:
+        shown = repr(value)[:40] if number is None else f"{number:g}"
+        raise RuleError(
+            f"{where}.confidence: {' '.join(shown.split())} is not allowed; a number between 0.5 "
+            f"and 1, exclusive (0.95: the difference must be past the margin in 95% of resamples)"
+        )
+    return number

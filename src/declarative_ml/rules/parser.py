@@ -30,7 +30,7 @@ from declarative_ml.rules.nodes import (
     Number,
     Rule,
 )
-from declarative_ml.rules.noise import check_confidence
+from declarative_ml.rules.noise import check_confidence, read_confidence
 from declarative_ml.rules.tokens import (
     MAX_TOKENS,
     Token,
@@ -244,24 +244,8 @@ def parse_rule_spec(item: str | Mapping[str, Any], *, where: str) -> Rule:
         raise RuleError(f"{where}.rule: expected text but found {type(text).__name__}")
     if why is not None and not isinstance(why, str):
         raise RuleError(f"{where}.why: expected text but found {type(why).__name__}")
-    confidence = _confidence(item.get("confidence"), where)
+    confidence = read_confidence(item.get("confidence"), where)
     return parse_rule(text, where=where, why=why, confidence=confidence)
-
-
-def _confidence(value: Any, where: str) -> float | None:
-    """``confidence`` as a float strictly between 0.5 and 1, or None when absent."""
-    if value is None:
-        return None
-    number = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    if number is None or not 0.5 < number < 1:
-        shown = repr(value)[:40] if number is None else f"{number:g}"
-        raise RuleError(
-            f"{where}.confidence: {one_line(shown)} is not allowed; a number between 0.5 "
-            f"and 1, exclusive (0.95: the difference must be past the margin in 95% of resamples)"
-        )
-    return number
 
 
 def parse_gates(promotion: Mapping[str, Any], *, source: str) -> dict[str, list[Rule]]:

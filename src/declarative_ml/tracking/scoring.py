@@ -46,7 +46,14 @@ class Predicted:
 
 
 def load_logged_model(model_uri: str) -> Any:
-    """A logged model as an MLflow pyfunc model, loaded with pickle refused."""
+    """A logged model as an MLflow pyfunc model, loaded with pickle refused.
+
+    Args:
+        model_uri: ``models:/m-<id>``, ``models:/NAME/VERSION`` or any MLflow model URI.
+
+    Returns:
+        The ``mlflow.pyfunc.PyFuncModel``.
+    """
     import mlflow.pyfunc
 
     with pickle_refused():
@@ -54,8 +61,16 @@ def load_logged_model(model_uri: str) -> Any:
 
 
 def predict_rows(model: Any, frame: Any, *, task: str) -> Predicted:
-    """Predictions of a loaded pyfunc model on the rows of ``frame`` (raw columns; the
-    model picks the ones its signature names)."""
+    """Predictions of a loaded pyfunc model on the rows of ``frame``, row by row.
+
+    Args:
+        model: a model from :func:`load_logged_model`.
+        frame: raw rows (the columns its signature names are used; the target may be there).
+        task: ``binary``, ``multiclass`` or ``regression``.
+
+    Returns:
+        Class probabilities (classification) or predicted values (regression).
+    """
     schema = model.metadata.get_input_schema()
     X = frame[schema.input_names()] if schema is not None else frame
     if task == "regression":
