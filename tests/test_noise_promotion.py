@@ -141,6 +141,17 @@ def test_a_clearly_stronger_challenger_replaces_a_weak_champion(
     )
     assert rows["2"]["branch"]["fate"] == "production"  # the champion, against no champion
 
+    # dml promote that passes prints what the confident rule was decided on.
+    code, _, _ = dml(capsys, "--tracking-uri", tracking_uri, "rollback", NAME)
+    assert code == 0 and find_champion(client, NAME).version == "1"
+    code, out, _ = dml(
+        capsys, "--tracking-uri", tracking_uri, "promote", NAME, "2", "--to", "production"
+    )
+    assert code == 0 and find_champion(client, NAME).version == "2"
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("production: test_roc_auc > champion.test_roc_auc + 0.002 at 95%: +")
+    assert last.endswith("(margin 0.002; 114 rows of the test split, 2000 resamples): shown")
+
 
 @pytest.mark.slow
 def test_test_splits_that_differ_are_compared_on_new_data(tracking_uri: str) -> None:
