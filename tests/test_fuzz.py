@@ -243,14 +243,22 @@ yaml_values = st.recursive(
     yaml_scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.one_of(st.sampled_from(["rule", "why"]), st.text(max_size=6)), children),
+        st.dictionaries(
+            st.one_of(st.sampled_from(["rule", "why", "confidence"]), st.text(max_size=6)),
+            children,
+        ),
     ),
     max_leaves=12,
 )
+confidences = st.one_of(yaml_scalars, st.floats(0.4, 1.1), st.sampled_from([0.5, 0.95, 1]))
 rule_specs = st.one_of(
     rule_texts,
-    st.fixed_dictionaries({"rule": rule_texts}, optional={"why": yaml_scalars}),
-    st.dictionaries(st.one_of(st.sampled_from(["rule", "why"]), st.text()), yaml_values),
+    st.fixed_dictionaries(
+        {"rule": rule_texts}, optional={"why": yaml_scalars, "confidence": confidences}
+    ),
+    st.dictionaries(
+        st.one_of(st.sampled_from(["rule", "why", "confidence"]), st.text()), yaml_values
+    ),
     yaml_values,
 )
 promotion_mappings = st.dictionaries(
@@ -296,6 +304,7 @@ YAML_FRAGMENTS = [
     "register:", "staging:", "production:", "model_name: x", "new_data: iris", "defaults:",
     "  - base_promotion", "  - _self_", "  - test_roc_auc >= 0.9", "  - rule: a > 1",
     "    why: because", "  - {rule: 'a > 1', why: x}", "  -", "- a > 1", "  - [a > 1]",
+    "    confidence: 0.95", "  - {rule: 'test_a > champion.test_a', confidence: 0.9}",
     "  - a >= champion.a + 0.002", "  - a > > 1", "  - ${x}", "  - !!binary aGk=",
     "  - !!python/object:os.system x", "  - &anchor a > 1", "  - *anchor", "  - *nope",
     "<<: {register: []}", "? register", ": [a > 1]", "---", "...", "%YAML 1.1", "#comment",

@@ -225,12 +225,15 @@ def test_rule_spec_accepts_text_and_mapping() -> None:
 @pytest.mark.parametrize(
     ("item", "fragment"),
     [
-        ({"rule": "a > 1", "reason": "x"}, "unknown key 'reason'; allowed keys: rule, why"),
-        ({"why": "x"}, "missing key 'rule'; allowed keys: rule, why"),
+        (
+            {"rule": "a > 1", "reason": "x"},
+            "unknown key 'reason'; allowed keys: rule, why, confidence",
+        ),
+        ({"why": "x"}, "missing key 'rule'; allowed keys: rule, why, confidence"),
         ({"rule": 3}, f"{WHERE}.rule: expected text but found int"),
         ({"rule": "a > 1", "why": 2}, f"{WHERE}.why: expected text but found int"),
-        (3.5, "expected a rule as text or a mapping {rule, why} but found float"),
-        (["a > 1"], "but found list; allowed keys: rule, why"),
+        (3.5, "expected a rule as text or a mapping {rule, why, confidence} but found float"),
+        (["a > 1"], "but found list; allowed keys: rule, why, confidence"),
         (None, "but found NoneType"),
     ],
 )

@@ -119,6 +119,86 @@ def learning_curve_plot(
     return path
 
 
+def noise_plot(
+    differences: Any,
+    *,
+    point: float,
+    bound: float,
+    margin: float,
+    quantity: str,
+    bound_label: str,
+    title: str,
+    y: Any,
+    models: dict[str, Any],
+    path: Any,
+) -> Any:
+    """A confident rule's evidence: the resampled difference, and both models on the rows.
+
+    Left: the histogram of the difference over resamples, with the margin, the bound
+    and the difference on all rows marked. Right: each model's ROC curve on the rows
+    (classification; micro-averaged one-vs-rest for more than two classes), or its
+    residuals against its predictions (regression).
+
+    Args:
+        differences: the difference on each resample.
+        point: the difference on all the rows.
+        bound: its one-sided bound (the rule holds when it is past ``margin``).
+        margin: what the bound is compared with.
+        quantity: what the difference is (the x axis).
+        bound_label: what the bound is, e.g. ``lower bound at 95%``.
+        title: the rule and its confidence.
+        y: the rows' targets (class indexes for classification).
+        models: per model label, its class probabilities (rows x classes) or
+            predictions (regression).
+        path: the PNG file to write (a path or a binary file object).
+
+    Returns:
+        ``path``.
+    """
+    import numpy as np
+
+    classification = np.asarray(next(iter(models.values()))).ndim == 2
+    fig = _figure(10.0, 4.0)
+    fig.suptitle(title, fontsize=9)
+    ax = fig.add_subplot(1, 2, 1)
+    ax.hist(np.asarray(differences, dtype=float), bins=50, color="lightsteelblue")
+    ax.axvline(margin, color="black", linestyle="--", label=f"margin {margin:g}")
+    ax.axvline(bound, color="crimson", label=f"{bound_label} {bound:+.4g}")
+    ax.axvline(point, color="grey", linestyle=":", label=f"on all rows {point:+.4g}")
+    ax.set(xlabel=quantity, ylabel="resamples", title="Paired bootstrap of the difference")
+    ax.legend(loc="best", fontsize=8)
+    ax = fig.add_subplot(1, 2, 2)
+    for label, scores in models.items():
+        scores = np.asarray(scores, dtype=float)
+        if scores.ndim == 2:
+            fpr, tpr = _roc(np.asarray(y), scores)
+            ax.plot(fpr, tpr, label=label)
+        else:
+            ax.scatter(scores, np.asarray(y) - scores, s=8, alpha=0.6, label=label)
+    if classification:
+        ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
+        ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, same rows")
+    else:
+        ax.axhline(0, color="grey", linestyle="--")
+        ax.set(xlabel="predicted", ylabel="residual (true - predicted)", title="Same rows")
+    ax.legend(loc="best", fontsize=8)
+    fig.savefig(path, format="png")
+    return path
+
+
+def _roc(y: Any, proba: Any) -> tuple[Any, Any]:
+    """ROC of the positive class (binary), else micro-averaged one-vs-rest."""
+    import numpy as np
+    from sklearn.metrics import roc_curve
+
+    if proba.shape[1] == 2:
+        fpr, tpr, _ = roc_curve(y == 1, proba[:, 1])
+    else:
+        truth = np.arange(proba.shape[1])[None, :] == y[:, None]
+        fpr, tpr, _ = roc_curve(truth.ravel(), proba.ravel())
+    return fpr, tpr
+
+
 def feature_importances(estimator: Any) -> Any | None:
     """``feature_importances_``, else mean absolute ``coef_``, else None."""
     import numpy as np

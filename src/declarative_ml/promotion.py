@@ -6,6 +6,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from declarative_ml.errors import DeclarativeMLError
+from declarative_ml.evidence import Gathered, NoiseSetup, Party, gather, log_plots
 from declarative_ml.registry.apply import Applied, Champion, apply_decision, find_champion
 from declarative_ml.registry.client import RegistryClient
 from declarative_ml.registry.lock import registry_lock
@@ -36,6 +38,50 @@ def champion_on_new_data(
 
 
 INTERRUPTED = "interrupted before deciding: the registry is unchanged"
+NOT_DECIDED = "not decided (the registry is unchanged): "
+
+
+def gather_noise(
+    client: Any,
+    gates: dict[str, list[Any]],
+    *,
+    model_name: str,
+    run_id: str,
+    model_uri: str,
+    champion: Champion | None,
+    noise: NoiseSetup | None,
+) -> Gathered:
+    """The evidence for rules with ``confidence``: both models scored on the same rows,
+    resampled together, a plot per rule drawn for the run.
+
+    Args:
+        client: the MLflow client.
+        gates: the parsed rules.
+        model_name: the registered model.
+        run_id: the candidate's run (the plots' run).
+        model_uri: the candidate's logged model.
+        champion: the version at ``@production``, or None.
+        noise: rows and bootstrap settings, or None.
+
+    Returns:
+        The evidence; empty without a champion or setup, or without confident rules.
+
+    Raises:
+        DeclarativeMLError: when there are no shared rows or a model cannot be scored;
+            the run's ``dml.promotion`` tag then says the registry is unchanged.
+    """
+    if champion is None or noise is None:
+        return Gathered()
+    held = Party(
+        f"version {champion.version}", champion.run_id, f"models:/{model_name}/{champion.version}"
+    )
+    ours = Party(f"run {run_id}", run_id, model_uri)
+    try:
+        return gather(client, gates, candidate=ours, champion=held, setup=noise, plot_run=run_id)
+    except DeclarativeMLError as exc:
+        with suppress(Exception):  # the store may be what is failing
+            client.set_tag(run_id, "dml.promotion", (NOT_DECIDED + str(exc))[:5000])
+        raise
 
 
 def promote_run(
@@ -49,17 +95,20 @@ def promote_run(
     new_data: Any | None = None,
     metric_names: tuple[str, ...] = (),
     task: str = "",
+    noise: NoiseSetup | None = None,
 ) -> Promotion:
     """Decide on a finished run's model and apply the decision.
 
     With ``new_data`` (a dataset config), the champion is re-scored on the same rows
     the candidate's ``new_data_*`` metrics came from, before the registry lock is taken
     (loading a model must not keep other promoters waiting); under the lock the champion
-    is read again and re-scored only if another promotion replaced it meanwhile. Deciding,
-    applying and recording (``promotion/decision.json`` on the run, the version's
-    markdown description, tag ``dml.promotion``) are all or nothing: Ctrl-C or SIGTERM
-    waits until they are done. Stopped earlier, the run's ``dml.promotion`` tag says the
-    registry is unchanged.
+    is read again and re-scored only if another promotion replaced it meanwhile. Rules
+    with ``confidence`` are decided on evidence gathered the same way (``noise``: both
+    models scored on shared rows, resampled together, one plot per rule). Deciding,
+    applying and recording (``promotion/decision.json`` and ``promotion/noise/`` on the
+    run, the version's markdown description, tag ``dml.promotion``) are all or nothing:
+    Ctrl-C or SIGTERM waits until they are done. Stopped earlier, the run's
+    ``dml.promotion`` tag says the registry is unchanged.
     """
     client = RegistryClient(client)
     done = False
@@ -77,14 +126,26 @@ def promote_run(
                 holder, model_name, new_data, metrics=metric_names, task=task
             )
 
-        champion_metrics = scored(champion)
+        def evidence(holder: Champion | None) -> Gathered:
+            return gather_noise(
+                client,
+                gates,
+                model_name=model_name,
+                run_id=run_id,
+                model_uri=model_uri,
+                champion=holder,
+                noise=noise,
+            )
+
+        champion_metrics, gathered = scored(champion), evidence(champion)
         # Decide and apply under one lock: the champion compared against is the one replaced.
         with registry_lock(client, model_name):
             current = find_champion(client, model_name)
             if _version(current) != _version(champion):  # replaced while we were scoring
                 champion, champion_metrics = current, scored(current)
+                gathered = evidence(current)
             with stop_signals_held():
-                decision = evaluate_rules(gates, metrics, champion_metrics)
+                decision = evaluate_rules(gates, metrics, champion_metrics, gathered.evidence)
                 applied = apply_decision(
                     client,
                     decision,
@@ -102,6 +163,7 @@ def promote_run(
                     **decision.to_dict(),
                 }
                 client.log_dict(run_id, record, "promotion/decision.json")
+                log_plots(client, run_id, gathered)
                 client.set_tag(run_id, "dml.promotion", decision.target_stage)
                 done = True
     except (KeyboardInterrupt, Terminated):
@@ -120,9 +182,14 @@ def promote_declared(
     run_id: str,
     metrics: dict[str, float],
     model_uri: str,
+    test_split: Any | None = None,
 ) -> Promotion:
     """:func:`promote_run` for a run of ``cfg`` (as ``validate_config`` planned it): the one
-    place a run's config and plan become a promotion (after a run, or a sweep's best)."""
+    place a run's config and plan become a promotion (after a run, or a sweep's best).
+    ``test_split`` is the run's test split when at hand (else rebuilt when needed)."""
+    noise = NoiseSetup.from_config(
+        cfg, task=plan.task, new_data=plan.new_data, test_split=test_split
+    )
     return promote_run(
         client,
         gates=plan.gates,
@@ -133,6 +200,7 @@ def promote_declared(
         new_data=plan.new_data,
         metric_names=plan.metrics,
         task=plan.task,
+        noise=noise,
     )
 
 
@@ -151,4 +219,7 @@ def describe(promotion: Promotion) -> list[str]:
             f"(champion before: {promotion.champion_version or 'none'})"
         )
     lines = [f"  {f.gate} failed: {f.rule} ({f.detail})" for f in report.failed(promotion.decision)]
-    return [head, *lines]
+    shown = [
+        f"  {line}" for line in report.noise_lines(promotion.decision) if line.endswith(": shown")
+    ]
+    return [head, *lines, *shown]

@@ -126,6 +126,7 @@ def train(
             run_id=run.run_id,
             metrics=run.metrics,
             model_uri=run.model_uri,
+            test_split=data.splits["test"],
         )
     return RunResult(
         run.run_id,

@@ -132,12 +132,15 @@ def promote(client: Any, args: Namespace) -> None:
             _print_transitions([], args, version=str(version.version), stage=args.to)
             return
         why = args.reason or f"manual promotion; {args.to} rules held"
-        rules = None
+        rules, noise = None, []
         if not args.force:
             gates = _rules_from_run(client, version.run_id)
             champion = find_champion(client, args.name)
             candidate = client.get_run(version.run_id).data.metrics
-            decision = evaluate_rules(gates, candidate, champion.metrics if champion else None)
+            evidence = _evidence(client, gates, args.name, version, champion)
+            decision = evaluate_rules(
+                gates, candidate, champion.metrics if champion else None, evidence
+            )
             if not decision.reached(args.to):
                 failed = [f"{f.gate}: {f.rule} ({f.detail})" for f in report.failed(decision)]
                 raise RuleError(
@@ -145,8 +148,18 @@ def promote(client: Any, args: Namespace) -> None:
                     f"rules: {'; '.join(failed)} (override: --force --reason TEXT)"
                 )
             rules = decision.summary()
+            noise = report.noise_lines(decision)
         made = set_stage(client, args.name, str(version.version), args.to, why=why, rules=rules)
     _print_transitions(made, args, version=str(version.version), stage=args.to)
+    if noise and not args.json:  # what the rules with confidence were decided on
+        emit([], as_json=False, text="\n".join(noise))
+
+
+def _evidence(client: Any, gates: Any, name: str, version: Any, champion: Any) -> Any:
+    """For rules with ``confidence``: the version and the champion on shared rows."""
+    from declarative_ml.cli.version_evidence import version_evidence
+
+    return version_evidence(client, gates, model_name=name, version=version, champion=champion)
 
 
 def archive(client: Any, args: Namespace) -> None:

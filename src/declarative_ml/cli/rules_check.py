@@ -106,6 +106,7 @@ def _parse_all(
             hint = f"did you mean {close[0]!r}? " if close else ""
             message = f"{source}: unknown key {key!r}; {hint}allowed: {', '.join(allowed)}"
             findings.append(at(key, message))
+    findings += [at("bootstrap", message) for message in _bootstrap_problems(data, source)]
     gates: dict[str, list[Rule]] = {}
     for gate in GATES:
         items, gates[gate] = data.get(gate), []
@@ -123,6 +124,29 @@ def _parse_all(
                 findings.append(at(f"{gate}[{index}]", str(exc)))
                 gates[gate].append(parse_rule("0 == 0", where=where))
     return findings, gates
+
+
+def _bootstrap_problems(data: Mapping[str, Any], source: str) -> list[str]:
+    """``bootstrap:`` settings out of range (the types are the schema's, at composition)."""
+    from types import SimpleNamespace
+
+    from declarative_ml.config.checks import check_bootstrap
+    from declarative_ml.errors import ConfigError
+
+    settings = data.get("bootstrap")
+    if not isinstance(settings, Mapping):
+        return []
+    # ${seed} and other interpolations are resolved by composition; integers are checked here.
+    values = {
+        key: value if isinstance(value, int) and not isinstance(value, bool) else default
+        for key, default in (("resamples", 2000), ("seed", 0))
+        for value in [settings.get(key, default)]
+    }
+    try:
+        check_bootstrap(SimpleNamespace(**values))
+    except ConfigError as exc:
+        return [f"{source}: {exc}"]
+    return []
 
 
 def _key_line(message: str, lines: dict[str, int]) -> int:

@@ -15,9 +15,9 @@ from typing import Any
 from declarative_ml.cli.output import emit
 from declarative_ml.cli.rule_files import RuleFile, load_rule_yaml, read_at_ref
 from declarative_ml.cli.rule_uses import Composed, compose_with_sources
-from declarative_ml.errors import RuleError
-from declarative_ml.rules import Decision, evaluate_rules, parse_gates
-from declarative_ml.rules.report import failed, fate
+from declarative_ml.errors import DeclarativeMLError, RuleError
+from declarative_ml.rules import Decision, Evidence, confident_metrics, evaluate_rules, parse_gates
+from declarative_ml.rules.report import failed, fate, noise_detail, rule_text
 
 
 def _base_gates(composed: Composed, text: str | None, source: str) -> tuple[Any, str | None]:
@@ -76,49 +76,118 @@ def _side(decision: Decision | None) -> dict[str, Any] | None:
     return {
         "fate": fate(decision),
         "failed": [f.to_dict() for f in failed(decision, first_gate_only=True)],
+        "held_beyond_noise": [
+            {"gate": name, "rule": rule_text(o.text), "detail": noise_detail(o.noise)}
+            for name, gate in decision.gates.items()
+            for o in gate.outcomes
+            if o.noise is not None and o.held
+        ],
     }
 
 
+def _undecided(error: str) -> dict[str, Any]:
+    return {"fate": "undecided", "failed": [], "held_beyond_noise": [], "error": error}
+
+
+def _evidence(
+    client: Any, model_name: str, version: Any, against: Any, sides: list[Any], context: Any
+) -> Evidence:
+    """Both models on shared rows, for the rules with ``confidence`` of either side."""
+    from declarative_ml.cli.version_evidence import version_evidence
+
+    gates = {
+        gate: [rule for side in sides if side is not None for rule in side.get(gate, ())]
+        for gate in ("register", "staging", "production")
+    }
+    if against is None or not confident_metrics(gates):
+        return Evidence()
+    promotion, scorer = context
+    return version_evidence(
+        client,
+        gates,
+        model_name=model_name,
+        version=version,
+        champion=against,
+        promotion=promotion,
+        scorer=scorer,
+    )
+
+
 def plan_rows(
-    client: Any, model_name: str, branch: Any, base: Any, count: int
+    client: Any,
+    model_name: str,
+    branch: Any,
+    base: Any,
+    count: int,
+    promotion: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Decide each version with both rule sets; reads the registry, never writes to it.
 
     Each version is decided as a new candidate against the current champion; the
-    champion itself against no champion (rules reading ``champion.*`` pass).
+    champion itself against no champion (rules reading ``champion.*`` pass). Rules with
+    ``confidence`` are decided on both models scored on shared rows (``promotion``'s
+    ``new_data`` and ``bootstrap`` settings); a version for which no such rows exist
+    is shown undecided, with why.
     """
+    from declarative_ml.evidence import Scorer
     from declarative_ml.registry.apply import find_champion
 
     versions, aliases = _versions(client, model_name, count)
     champion = find_champion(client, model_name) if versions else None
+    context = (promotion, Scorer())
     rows = []
     for version in versions:
         number = str(version.version)
         metrics = _run_metrics(client, version.run_id)
         against = champion if champion is not None and champion.version != number else None
         champion_metrics = against.metrics if against else None
-        now = evaluate_rules(branch, metrics, champion_metrics)
-        before = evaluate_rules(base, metrics, champion_metrics) if base is not None else None
-        rows.append(
-            {
-                "version": number,
-                "run_id": version.run_id,
-                "current_stage": version.tags.get("stage", "none"),
-                "aliases": sorted(a for a, v in aliases.items() if str(v) == number),
-                "compared_with": against.version if against else None,
-                "base": _side(before),
-                "branch": _side(now),
-                "changed": before is not None and fate(before) != fate(now),
-            }
+        try:
+            evidence = _evidence(client, model_name, version, against, [branch, base], context)
+        except DeclarativeMLError as exc:
+            error = " ".join(str(exc).split())
+            now_side, base_side = _undecided(error), _undecided(error) if base is not None else None
+            rows.append(_row(version, aliases, against, base_side, now_side, changed=False))
+            continue
+        now = evaluate_rules(branch, metrics, champion_metrics, evidence)
+        before = (
+            evaluate_rules(base, metrics, champion_metrics, evidence) if base is not None else None
         )
+        changed = before is not None and fate(before) != fate(now)
+        rows.append(_row(version, aliases, against, _side(before), _side(now), changed=changed))
     return rows
+
+
+def _row(
+    version: Any,
+    aliases: dict[str, str],
+    against: Any,
+    base: dict[str, Any] | None,
+    branch: dict[str, Any] | None,
+    *,
+    changed: bool,
+) -> dict[str, Any]:
+    number = str(version.version)
+    return {
+        "version": number,
+        "run_id": version.run_id,
+        "current_stage": version.tags.get("stage", "none"),
+        "aliases": sorted(a for a, v in aliases.items() if str(v) == number),
+        "compared_with": against.version if against else None,
+        "base": base,
+        "branch": branch,
+        "changed": changed,
+    }
 
 
 def _cell(side: dict[str, Any] | None, missing: str) -> str:
     if side is None:
         return missing
+    if side.get("error"):
+        return f"**{side['fate']}**: {side['error']}".replace("|", "\\|")
     failed = [f"{f['gate']}: `{f['rule']}` ({f['detail']})" for f in side["failed"]]
     text = f"**{side['fate']}**" + (f"; failed {'; '.join(failed)}" if failed else "")
+    held = [f"{f['gate']}: `{f['rule']}` ({f['detail']})" for f in side["held_beyond_noise"]]
+    text += f"; held {'; '.join(held)}" if held else ""
     return text.replace("|", "\\|")
 
 
@@ -175,6 +244,6 @@ def rules_plan(client: Any, args: Namespace) -> None:
     else:
         client = open_store(args.tracking_uri)
     model_name = str(promotion["model_name"])
-    rows = plan_rows(client, model_name, branch, base, args.candidates)
+    rows = plan_rows(client, model_name, branch, base, args.candidates, promotion)
     text = plan_markdown(rows, model_name=model_name, rule_file=rule_file, base=base_ref, note=note)
     emit(rows, as_json=args.json, text=text)

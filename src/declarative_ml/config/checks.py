@@ -158,3 +158,27 @@ def check_early_stopping(model: Any, metrics: tuple[str, ...], *, has_val: bool)
             f"model.params.early_stopping_metric: {monitored!r} is not scored every epoch"
             f"{where}; known: {', '.join(known)}"
         )
+
+
+# Fewer resamples than this and the bound itself is noisy (its quantile moves with the
+# seed); past the upper one a large test set costs minutes for no change in the decision.
+RESAMPLES = (100, 100_000)
+
+
+def check_bootstrap(bootstrap: Any) -> None:
+    """``promotion.bootstrap``: a number of resamples in range, a seed numpy accepts.
+
+    Raises:
+        ConfigError: naming the key, the value and what is allowed.
+    """
+    low, high = RESAMPLES
+    if not low <= bootstrap.resamples <= high:
+        raise ConfigError(
+            f"promotion.bootstrap.resamples: {bootstrap.resamples} is not allowed; "
+            f"between {low:,} and {high:,} (2,000 is the default)"
+        )
+    if not 0 <= bootstrap.seed < 2**63:
+        raise ConfigError(
+            f"promotion.bootstrap.seed: {bootstrap.seed} is not allowed; a non-negative "
+            f"integer below 2**63"
+        )

@@ -123,6 +123,15 @@ class RunConfig:
 
 
 @dataclass
+class BootstrapConfig:
+    """The paired bootstrap that decides rules with ``confidence``."""
+
+    resamples: int = 2000  # resamples of the rows both models are scored on
+    seed: int = II("seed")  # the same seed, the same resamples
+    stratify: bool = True  # classification: resample each class on its own
+
+
+@dataclass
 class PromotionConfig:
     """Rules that decide whether a trained model is registered and which stage it reaches."""
 
@@ -133,6 +142,7 @@ class PromotionConfig:
     register: list[Any] = field(default_factory=list)
     staging: list[Any] = field(default_factory=list)
     production: list[Any] = field(default_factory=list)
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
 
 
 @dataclass

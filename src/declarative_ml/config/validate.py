@@ -11,6 +11,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from declarative_ml.config.checks import (
+    check_bootstrap,
     check_early_stopping,
     check_family,
     check_known_keys,
@@ -94,6 +95,7 @@ def validate_config(cfg: DictConfig, *, location: ConfigLocation = PACKAGED) -> 
     )
     gates: dict[str, list[Any]] = {}
     if cfg.promotion.enabled:
+        check_bootstrap(cfg.promotion.bootstrap)
         gates = check_promotion(cfg.promotion, metrics, task, new_data=new_data is not None)
     objective = resolve_objective(
         cfg.objective.metric, cfg.objective.direction, metrics, has_val=dataset.split.val_size > 0

@@ -10,7 +10,8 @@ Typical use::
 
 Modules: ``tokens`` and ``parser`` (text -> tree), ``nodes`` (the tree and a rule's own
 evaluation), ``evaluate`` (gates -> ``Decision``), ``decision`` (the outcome data),
-``names`` (names read vs names logged), ``report`` (every rendering of a decision).
+``names`` (names read vs names logged), ``noise`` (rules with ``confidence``: decided
+on a paired bootstrap the caller supplies), ``report`` (every rendering of a decision).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from declarative_ml.rules.decision import (
     GateResult,
     RuleOutcome,
 )
-from declarative_ml.rules.evaluate import evaluate_rule, evaluate_rules
+from declarative_ml.rules.evaluate import confident_metrics, evaluate_rule, evaluate_rules
 from declarative_ml.rules.names import check_rule_names, unknown_rule_names
 from declarative_ml.rules.nodes import (
     COMPARISONS,
@@ -34,6 +35,7 @@ from declarative_ml.rules.nodes import (
     Number,
     Rule,
 )
+from declarative_ml.rules.noise import Evidence, NoiseCheck, Resampled, check_noise
 from declarative_ml.rules.parser import parse_gates, parse_rule, parse_rule_spec
 from declarative_ml.rules.tokens import tokenize
 
@@ -44,14 +46,19 @@ __all__ = [
     "BinaryOp",
     "ChampionMetric",
     "Decision",
+    "Evidence",
     "Expr",
     "GateResult",
     "Metric",
     "Negate",
+    "NoiseCheck",
     "Number",
+    "Resampled",
     "Rule",
     "RuleOutcome",
+    "check_noise",
     "check_rule_names",
+    "confident_metrics",
     "evaluate_rule",
     "evaluate_rules",
     "parse_gates",

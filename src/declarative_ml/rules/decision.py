@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from declarative_ml.rules import report
+from declarative_ml.rules.noise import NoiseCheck
 
 #: The gates, in the order a candidate passes them: each counts only if the ones
 #: before it passed (a model is registered, then staged, then put in production).
@@ -32,6 +33,7 @@ class RuleOutcome:
         reason: Why the rule failed or was skipped; None when it was simply compared.
         skipped_no_champion: True when the rule reads ``champion.*``, there is no
             champion, and the rule therefore passes without a comparison.
+        noise: For a rule with ``confidence``: the bound it was decided on.
     """
 
     text: str
@@ -41,9 +43,12 @@ class RuleOutcome:
     right: float | None = None
     reason: str | None = None
     skipped_no_champion: bool = False
+    noise: NoiseCheck | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-safe dict (non-finite values become None)."""
+        """Return a JSON-safe dict (non-finite values become None); a rule decided with
+        ``confidence`` adds ``noise``, what it was decided on."""
+        noise = {"noise": self.noise.to_dict()} if self.noise is not None else {}
         return {
             "rule": self.text,
             "why": self.why,
@@ -52,6 +57,7 @@ class RuleOutcome:
             "right": _json_float(self.right),
             "reason": self.reason,
             "skipped_no_champion": self.skipped_no_champion,
+            **noise,
         }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from declarative_ml.errors import RuleError
 from declarative_ml.rules.decision import GATES, Decision, GateResult, RuleOutcome
 from declarative_ml.rules.nodes import Rule
+from declarative_ml.rules.noise import Evidence, compared_metric
 
 
 def evaluate_rule(
@@ -23,10 +24,18 @@ def evaluate_rule(
     return rule.evaluate(candidate, champion)
 
 
+def confident_metrics(gates: Mapping[str, Sequence[Rule]]) -> list[str]:
+    """The metrics that rules with ``confidence`` compare, in order, without repeats:
+    what the caller must resample for both models."""
+    found = [compared_metric(rule) for rules in gates.values() for rule in rules if rule.confidence]
+    return [m for m in dict.fromkeys(found) if m is not None]
+
+
 def evaluate_rules(
     gates: Mapping[str, Sequence[Rule]],
     candidate: Mapping[str, Any],
     champion: Mapping[str, Any] | None,
+    evidence: Evidence | None = None,
 ) -> Decision:
     """Evaluate every gate's rules against a candidate (and the champion, if any).
 
@@ -36,6 +45,8 @@ def evaluate_rules(
         candidate: The candidate's metrics by name.
         champion: The current production version's metrics, or None when there
             is none (rules reading ``champion.*`` then pass, and the report says so).
+        evidence: For rules with ``confidence``: both models' metrics resampled on
+            the same rows (``confident_metrics`` says which), and their plots.
 
     Returns:
         The decision; all gates are evaluated, even after one fails.
@@ -46,9 +57,19 @@ def evaluate_rules(
     unknown = [str(name) for name in gates if name not in GATES]
     if unknown:
         raise RuleError(f"unknown gate {', '.join(map(repr, unknown))}; gates: {', '.join(GATES)}")
+    evidence = evidence or Evidence()
     results = {
         name: GateResult(
-            name, tuple(rule.evaluate(candidate, champion) for rule in gates.get(name, ()))
+            name,
+            tuple(
+                rule.evaluate(
+                    candidate,
+                    champion,
+                    evidence.draws.get(compared_metric(rule) or ""),
+                    evidence.plots.get(f"{name}[{index}]"),
+                )
+                for index, rule in enumerate(gates.get(name, ()))
+            ),
         )
         for name in GATES
     }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from declarative_ml.rules.decision import NO_CHAMPION, RuleOutcome
+from declarative_ml.rules.noise import Resampled, check_noise, compared_metric
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -146,9 +147,10 @@ class BinaryOp(Expr):
 class Rule:
     """One parsed comparison.
 
-    Two rules are equal when they have the same tree and ``why``; ``text`` (as
-    written) is kept for reports but not compared, so ``parse_rule(str(rule))
-    == rule``.
+    Two rules are equal when they have the same tree, ``why`` and ``confidence``;
+    ``text`` (as written) is kept for reports but not compared, so
+    ``parse_rule(str(rule)) == rule``. With ``confidence``, a comparison with the
+    champion is decided on the paired bootstrap of both models (``noise.py``).
     """
 
     text: str = field(compare=False)
@@ -156,6 +158,7 @@ class Rule:
     op: str
     right: Expr
     why: str | None = None
+    confidence: float | None = None
 
     def names(self) -> list[tuple[bool, str]]:
         """Return ``(is_champion, name)`` pairs in reading order, without repeats."""
@@ -181,18 +184,26 @@ class Rule:
         return COMPARISONS[self.op](left, right)
 
     def evaluate(
-        self, candidate: Mapping[str, Any], champion: Mapping[str, Any] | None = None
+        self,
+        candidate: Mapping[str, Any],
+        champion: Mapping[str, Any] | None = None,
+        noise: Resampled | None = None,
+        plot: str | None = None,
     ) -> RuleOutcome:
         """Check the rule against a candidate's metrics (and the champion's).
 
         A missing, non-numeric or NaN candidate metric fails the rule, even when there
         is no champion. Then, if the rule reads ``champion.*`` and there is no champion,
         it passes (``skipped_no_champion``). A missing champion metric, a division by
-        zero or a NaN result fails it with a reason. Never raises for bad values.
+        zero or a NaN result fails it with a reason. A rule with ``confidence`` is
+        decided on ``noise``, both models' metric on the same resampled rows, and fails
+        without it. Never raises for bad values.
 
         Args:
             candidate: The candidate model's metrics by name.
             champion: The champion's metrics, or None when there is no champion.
+            noise: For a rule with ``confidence``: the paired bootstrap of its metric.
+            plot: For a rule with ``confidence``: the artifact URI of its plot.
 
         Returns:
             Whether the rule held, with both sides' values where they could be computed.
@@ -219,6 +230,8 @@ class Rule:
                 for side in (self.left, self.right)
             ]
             return outcome(True, sides[0], sides[1], NO_CHAMPION, skipped=True)
+        if self.confidence is not None:
+            return self._evaluate_noise(noise, plot)
         champion_values, reason = _read_values(
             self.champion_names(), champion or {}, "champion metric"
         )
@@ -231,6 +244,21 @@ class Rule:
         if reason is not None or left is None or right is None:
             return outcome(False, left, right, reason)
         return outcome(self.compare(left, right), left, right)
+
+    def _evaluate_noise(self, noise: Resampled | None, plot: str | None) -> RuleOutcome:
+        """A confident rule: its sides on the rows both models were scored on, decided
+        by the bound of the resampled difference."""
+        metric = compared_metric(self)
+        if noise is None or noise.metric != metric:
+            reason = (
+                f"no scores of candidate and champion on the same rows for {metric} "
+                f"(confidence {self.confidence:g} needs them)"
+            )
+            return RuleOutcome(self.text, self.why, False, reason=reason)
+        sides = {metric: noise.candidate}, {metric: noise.champion}
+        left, right = _compute(self.left, *sides)[0], _compute(self.right, *sides)[0]
+        check = check_noise(self, noise, plot)
+        return RuleOutcome(self.text, self.why, check.held, left, right, noise=check)
 
 
 def _read_values(

@@ -30,6 +30,7 @@ from declarative_ml.rules.nodes import (
     Number,
     Rule,
 )
+from declarative_ml.rules.noise import check_confidence, read_confidence
 from declarative_ml.rules.tokens import (
     MAX_TOKENS,
     Token,
@@ -43,7 +44,7 @@ from declarative_ml.rules.tokens import (
 MAX_NESTING = 32
 _OPERAND = "a number, metric name or '('"
 _CMP_LIST = "a comparison (" + ", ".join(COMPARISONS) + ")"
-_SPEC_KEYS = ("rule", "why")
+_SPEC_KEYS = ("rule", "why", "confidence")
 
 
 class _Parser:
@@ -154,7 +155,9 @@ class _Parser:
         raise self.error(_OPERAND)
 
 
-def parse_rule(text: str, *, where: str = "rule", why: str | None = None) -> Rule:
+def parse_rule(
+    text: str, *, where: str = "rule", why: str | None = None, confidence: float | None = None
+) -> Rule:
     """Parse one rule such as ``test_roc_auc >= champion.test_roc_auc + 0.002``.
 
     Args:
@@ -162,6 +165,8 @@ def parse_rule(text: str, *, where: str = "rule", why: str | None = None) -> Rul
         where: Where the rule came from (e.g. ``"conf/promotion/default.yaml:
             production[1]"``); every error message starts with it.
         why: The rule's stated reason, kept on the returned rule.
+        confidence: The rule's confidence (already checked to be in range), kept on
+            the returned rule; the rule must be one the paired bootstrap can decide.
 
     Returns:
         The parsed rule.
@@ -174,7 +179,9 @@ def parse_rule(text: str, *, where: str = "rule", why: str | None = None) -> Rul
         raise RuleError(f"{where}: expected a rule as text but found {type(text).__name__}")
     left, op, right = _Parser(text, where).rule()
     _check_canonical_size(text, where, left, right)
-    return Rule(text=text, left=left, op=op, right=right, why=why)
+    rule = Rule(text=text, left=left, op=op, right=right, why=why, confidence=confidence)
+    check_confidence(rule, where)
+    return rule
 
 
 def _canonical_size(expr: Expr) -> tuple[int, int]:
@@ -202,25 +209,29 @@ def _check_canonical_size(text: str, where: str, left: Expr, right: Expr) -> Non
 
 
 def parse_rule_spec(item: str | Mapping[str, Any], *, where: str) -> Rule:
-    """Parse a rule given as text or as a mapping ``{rule: "...", why: "..."}``.
+    """Parse a rule given as text or as a mapping ``{rule: "...", why: "...",
+    confidence: 0.95}``.
 
     Args:
-        item: The rule text, or a mapping with key ``rule`` (required) and
-            ``why`` (optional text or null).
+        item: The rule text, or a mapping with key ``rule`` (required), ``why``
+            (optional text or null) and ``confidence`` (optional: a number between
+            0.5 and 1, or null).
         where: Where the item came from, used in error messages.
 
     Returns:
-        The parsed rule, carrying ``why`` when given.
+        The parsed rule, carrying ``why`` and ``confidence`` when given.
 
     Raises:
-        RuleError: On any other shape or key, or when the rule does not parse.
+        RuleError: On any other shape or key, when the rule does not parse, or when
+            it carries ``confidence`` but does not compare the candidate with the
+            champion on a metric scored on rows.
     """
     if isinstance(item, str):
         return parse_rule(item, where=where)
-    allowed = "allowed keys: rule, why"
+    allowed = "allowed keys: rule, why, confidence"
     if not isinstance(item, Mapping):
         raise RuleError(
-            f"{where}: expected a rule as text or a mapping {{rule, why}} "
+            f"{where}: expected a rule as text or a mapping {{rule, why, confidence}} "
             f"but found {type(item).__name__}; {allowed}"
         )
     unknown = sorted(str(key) for key in item if key not in _SPEC_KEYS)
@@ -233,7 +244,8 @@ def parse_rule_spec(item: str | Mapping[str, Any], *, where: str) -> Rule:
         raise RuleError(f"{where}.rule: expected text but found {type(text).__name__}")
     if why is not None and not isinstance(why, str):
         raise RuleError(f"{where}.why: expected text but found {type(why).__name__}")
-    return parse_rule(text, where=where, why=why)
+    confidence = read_confidence(item.get("confidence"), where)
+    return parse_rule(text, where=where, why=why, confidence=confidence)
 
 
 def parse_gates(promotion: Mapping[str, Any], *, source: str) -> dict[str, list[Rule]]:

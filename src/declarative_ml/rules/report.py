@@ -3,12 +3,17 @@
 The one place a decision is rendered, for every reader: the run summary, the version's
 description, ``dml promote``'s refusal, ``dml rules plan``'s table. Takes a ``Decision``
 and reads its attributes; imports nothing of ``rules`` (``decision.py`` imports this).
+
+A rule with ``confidence`` is shown with what it was decided on, e.g.
+``test_roc_auc > champion.test_roc_auc + 0.002 at 95%: +0.0031, lower bound -0.0042
+(margin 0.002; 114 rows of the test split, 2000 resamples): not shown``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 
 def number(value: float | None) -> str:
@@ -42,10 +47,72 @@ def failed(decision: Any, *, first_gate_only: bool = False) -> list[FailedRule]:
             if outcome.held:
                 continue
             detail = outcome.reason or f"{number(outcome.left)} vs {number(outcome.right)}"
+            if outcome.noise is not None:
+                detail = noise_detail(outcome.noise)
             found.append(FailedRule(name, rule_text(outcome.text), detail))
         if found and first_gate_only:
             break
     return found
+
+
+#: What a confident rule resamples when it is not a difference of one metric plus a margin.
+SIDES = "left - right"
+
+
+def signed(value: float | None) -> str:
+    """A difference in a report: 4 significant digits with its sign, ``n/a`` when missing."""
+    return "n/a" if value is None or value != value else f"{value:+.4g}"
+
+
+def percent(confidence: float) -> str:
+    """``0.95`` -> ``95%``."""
+    return f"{confidence * 100:g}%"
+
+
+def noise_detail(check: Any) -> str:
+    """What a confident rule was decided on: ``at 95%: +0.0031, lower bound -0.0042
+    (margin 0.002; 114 rows of the test split, 2000 resamples): not shown``."""
+    sides = check.quantity == SIDES  # a margin by factor: the two sides' difference vs 0
+    label = f"{SIDES} " if sides else ""
+    margin = f"margin {check.margin:g}; " if not sides and check.margin != 0 else ""
+    verdict = "shown" if check.held else "not shown"
+    return (
+        f"at {percent(check.confidence)}: {label}{signed(check.difference)}, {check.side} bound "
+        f"{signed(check.bound)} ({margin}{check.rows} rows of {check.rows_from}, "
+        f"{check.resamples} resamples): {verdict}"
+    )
+
+
+def noise_title(text: str, check: Any) -> str:
+    """A confident rule's plot title: the rule, the confidence, rows, resamples, verdict."""
+    verdict = "shown" if check.held else "not shown"
+    return (
+        f"{rule_text(text)} at {percent(check.confidence)} ({check.rows} rows of "
+        f"{check.rows_from}, {check.resamples} resamples): {verdict}"
+    )
+
+
+def bound_label(check: Any) -> str:
+    """``lower bound at 95%``."""
+    return f"{check.side} bound at {percent(check.confidence)}"
+
+
+def noise_lines(decision: Any) -> list[str]:
+    """One line per rule decided with ``confidence`` (held or not), gate by gate."""
+    return [
+        f"{name}: {rule_text(o.text)} {noise_detail(o.noise)}"
+        for name, gate in decision.gates.items()
+        for o in gate.outcomes
+        if o.noise is not None
+    ]
+
+
+def plot_link(uri: str) -> str:
+    """A markdown link to a run's artifact (``runs:/RUN/PATH``), served by the tracking
+    server's ``get-artifact`` endpoint relative to the MLflow UI, with the URI itself."""
+    run_id, _, path = uri.removeprefix("runs:/").partition("/")
+    target = f"get-artifact?path={quote(path)}&run_uuid={quote(run_id)}"
+    return f"[plot]({target}) `{uri}`"
 
 
 def fate(decision: Any) -> str:
@@ -99,6 +166,10 @@ def _number(value: float | None) -> str:
 def _result(outcome: Any) -> str:
     if outcome.skipped_no_champion:
         return "passed: no champion"
+    if outcome.noise is not None:
+        plot = f"; {plot_link(outcome.noise.plot)}" if outcome.noise.plot else ""
+        result = "held" if outcome.held else "failed"
+        return f"{result} {noise_detail(outcome.noise)}{plot}"
     if outcome.held:
         return "held"
     return f"failed: {outcome.reason}" if outcome.reason else "failed"
